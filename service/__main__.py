@@ -1,0 +1,5 @@
+import sys
+
+from service.cmd.api import main
+
+sys.exit(main())

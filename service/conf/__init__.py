@@ -1,0 +1,38 @@
+"""Every option service-api reads, declared once; list_opts() feeds oslo-config-generator."""
+
+from service.conf import apps
+from service.conf import server
+from service.conf import wsgi
+
+
+def register_opts(conf):
+    server.register_opts(conf)
+    wsgi.register_opts(conf)
+
+
+def register_app_opts(conf, app_name):
+    apps.register_opts(conf, app_name)
+
+
+def list_opts():
+    return [
+        ("DEFAULT", server.OPTS + wsgi.OPTS),
+        (apps.SAMPLE_GROUP, apps.OPTS),
+    ]
+
+
+def parse_args(conf, argv):
+    """Register every option and parse the command line and config files into `conf`."""
+    from oslo_config import cfg
+
+    from service import __version__
+    from service import logs
+    from service.errors import ConfigError
+
+    if "enabled_apis" not in conf:
+        register_opts(conf)
+        logs.register_opts(conf)
+    try:
+        conf(args=argv, project="service-api", version=__version__)
+    except cfg.Error as exc:
+        raise ConfigError(" ".join(str(exc).split())) from None

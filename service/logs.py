@@ -1,0 +1,30 @@
+"""Logging through oslo.log, shared by both sides of the fork (no eventlet here)."""
+
+import logging
+
+from oslo_log import log
+
+PROJECT = "service-api"
+
+
+def register_opts(conf):
+    log.register_options(conf)
+
+
+def setup(conf):
+    log.setup(conf, PROJECT)
+
+
+def reopen_files():
+    """Reopen every log file, after logrotate moved it (USR1)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.acquire()
+            try:
+                if handler.stream:
+                    handler.stream.close()
+                handler.stream = handler._open()
+                if hasattr(handler, "_statstream"):
+                    handler._statstream()
+            finally:
+                handler.release()

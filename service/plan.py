@@ -1,0 +1,148 @@
+"""From cfg.CONF to a plan: which apps, on which address, with how many workers.
+
+Pure: reads options, checks them, returns plain data. Nothing here binds,
+forks or imports application code; the supervisor acts on the plan and the
+workers inherit it across the fork.
+"""
+
+import dataclasses
+import os
+
+from oslo_config import cfg
+
+from service import conf as service_conf
+from service import loader
+from service.errors import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class AppPlan:
+    name: str
+    listen: str
+    port: int
+    workers: int
+
+    @property
+    def address(self):
+        return (self.listen, self.port)
+
+
+@dataclasses.dataclass(frozen=True)
+class WsgiSettings:
+    pool_size: int
+    max_header_line: int
+    keep_alive: bool
+    client_socket_timeout: int
+    log_format: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SocketSettings:
+    backlog: int
+    tcp_keepidle: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    apps: tuple
+    paste_file: str
+    graceful_shutdown_timeout: int
+    wsgi: WsgiSettings
+    sockets: SocketSettings
+
+    def app(self, name):
+        return next(app for app in self.apps if app.name == name)
+
+
+def build_plan(conf, cpu_count=None):
+    """Check the parsed configuration and return the Plan, or raise ConfigError."""
+    names = _enabled_apis(conf)
+    apps = tuple(_app_plan(conf, name, cpu_count or os.cpu_count() or 1)
+                 for name in names)
+    _refuse_shared_addresses(apps)
+    paste_file = _paste_file(conf)
+    loader.check_paste_file(paste_file, names)
+    return Plan(
+        apps=apps,
+        paste_file=paste_file,
+        graceful_shutdown_timeout=_option(conf, "graceful_shutdown_timeout"),
+        wsgi=WsgiSettings(
+            pool_size=_option(conf, "wsgi_default_pool_size"),
+            max_header_line=_option(conf, "max_header_line"),
+            keep_alive=_option(conf, "wsgi_keep_alive"),
+            client_socket_timeout=_option(conf, "client_socket_timeout"),
+            log_format=_option(conf, "wsgi_log_format"),
+        ),
+        sockets=SocketSettings(
+            backlog=_option(conf, "backlog"),
+            tcp_keepidle=_option(conf, "tcp_keepidle"),
+        ),
+    )
+
+
+def _option(conf, name, group=None):
+    """Read one option; oslo.config checks types only now, so name the option on failure."""
+    try:
+        return conf[group][name] if group else conf[name]
+    except (cfg.ConfigFileValueError, ValueError) as exc:
+        where = f"[{group or 'DEFAULT'}] {name}"
+        raise ConfigError(f"{where}: invalid value: {exc}") from None
+
+
+def _enabled_apis(conf):
+    names = [name.strip() for name in _option(conf, "enabled_apis")]
+    names = [name for name in names if name]
+    if not names:
+        raise ConfigError("[DEFAULT] enabled_apis: no apps to serve; "
+                          "list the paste sections to serve, e.g. "
+                          "enabled_apis = home")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ConfigError(f"[DEFAULT] enabled_apis: {', '.join(repeated)} "
+                          "listed more than once")
+    return names
+
+
+def _app_plan(conf, name, cpu_count):
+    if name == "DEFAULT" or name not in conf.list_all_sections():
+        raise ConfigError(f"[DEFAULT] enabled_apis: app {name}: the config "
+                          f"files have no [{name}] group (it needs at least "
+                          "a port)")
+    if name not in conf:
+        service_conf.register_app_opts(conf, name)
+    port = _option(conf, "port", name)
+    if port is None:
+        raise ConfigError(f"[{name}] port: app {name}: required option is "
+                          "not set")
+    workers = _option(conf, "workers", name)
+    return AppPlan(name=name, listen=_option(conf, "listen", name),
+                   port=port, workers=workers or cpu_count)
+
+
+def _refuse_shared_addresses(apps):
+    seen = {}
+    for app in apps:
+        if app.port == 0:
+            continue
+        other = seen.setdefault(app.address, app.name)
+        if other != app.name:
+            raise ConfigError(
+                f"[{app.name}] port: app {app.name}: {app.listen} port "
+                f"{app.port} is already the address of app {other}")
+
+
+def _paste_file(conf):
+    path = _option(conf, "api_paste_config")
+    if not os.path.isabs(path):
+        path = os.path.join(_config_dir(conf), path)
+    return os.path.abspath(path)
+
+
+def _config_dir(conf):
+    """The directory relative paths start from: the file that set the option, else the last file."""
+    location = conf.get_location("api_paste_config")
+    if location is not None and location.location == cfg.Locations.user:
+        return os.path.dirname(os.path.abspath(location.detail))
+    if conf.config_file:
+        return os.path.dirname(os.path.abspath(conf.config_file[-1]))
+    return os.getcwd()

@@ -1,0 +1,201 @@
+"""Serving one app in a worker with eventlet.wsgi.server, and draining it on request.
+
+Imported only in workers, after the fork: importing it imports eventlet.
+"""
+
+import errno
+import logging
+import os
+import signal
+import time
+import warnings
+
+with warnings.catch_warnings():
+    # eventlet announces its deprecation on import; operators cannot act on it.
+    warnings.simplefilter("ignore")
+    import eventlet
+    import eventlet.wsgi
+from eventlet import event
+from eventlet import greenio
+from eventlet import semaphore
+from eventlet.green import select as green_select
+
+from service import logs
+from service import protocol
+
+LOG = logging.getLogger(__name__)
+ACCESS_LOG = logging.getLogger("service.access")
+
+# During a drain, an idle keep-alive connection gets this long to send one
+# last request (answered with `Connection: close`) before it is closed: a
+# client may already be sending on it.
+IDLE_GRACE_SECONDS = 1.0
+DRAIN_POLL_SECONDS = 0.05
+
+# Open connections per worker are bounded by file descriptors, not by a pool:
+# wsgi_default_pool_size bounds requests in progress instead.
+MAX_CONNECTIONS = 1 << 20
+
+# accept() errors that concern one connection or a passing shortage, never
+# the listening socket.
+_ACCEPT_RETRY_ERRNOS = {errno.ECONNABORTED, errno.EPROTO, errno.EPERM}
+_ACCEPT_BACKOFF_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS,
+                          errno.ENOMEM}
+
+
+def green_the_process():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        eventlet.monkey_patch()
+
+
+class StopAccepting(Exception):
+    """Thrown into the server's green thread, which waits in Listener.accept()."""
+
+
+class Connections:
+    """The worker's open client connections, and the drain that ends them."""
+
+    def __init__(self, pool_size):
+        self.open = set()
+        self.draining = False
+        self.request_slots = semaphore.Semaphore(pool_size)
+        self.drained = event.Event()
+
+    def opened(self, conn):
+        self.open.add(conn)
+
+    def closed(self, conn):
+        self.open.discard(conn)
+
+    def drain(self):
+        """Finish in-flight requests, close idle connections after a grace; return when none is left."""
+        self.draining = True
+        started = time.monotonic()
+        while self.open:
+            now = time.monotonic()
+            for conn in list(self.open):
+                idle_since = conn.idle_since
+                if (idle_since is not None
+                        and now - max(idle_since, started) >= IDLE_GRACE_SECONDS):
+                    conn.close_if_idle()
+            eventlet.sleep(DRAIN_POLL_SECONDS)
+        self.drained.send()
+
+
+class Listener:
+    """The listening socket as eventlet.wsgi.server sees it: accept() until StopAccepting."""
+
+    def __init__(self, sock, connections):
+        self._sock = greenio.GreenSocket(sock)
+        self._connections = connections
+
+    def accept(self):
+        while True:
+            try:
+                return self._sock.accept()
+            except StopAccepting:
+                break
+            except OSError as exc:
+                if exc.errno in _ACCEPT_BACKOFF_ERRNOS:
+                    LOG.error("Cannot accept connections: %s", exc.strerror)
+                    eventlet.sleep(0.1)
+                elif exc.errno not in _ACCEPT_RETRY_ERRNOS:
+                    raise
+        # Only this worker's copy closes: the socket lives on in the
+        # supervisor and the app's other workers (and the next generation).
+        self._sock.close()
+        self._connections.drained.wait()
+        # eventlet.wsgi.server ends its accept loop quietly on EPIPE.
+        raise OSError(errno.EPIPE, "stopped accepting")
+
+    def close(self):
+        self._sock.close()
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+class ServerLog:
+    """What eventlet.wsgi.server logs: access lines, app tracebacks, its own chatter."""
+
+    def __init__(self):
+        self._own_prefix = f"({os.getpid()}) "
+
+    def info(self, message, *args, **kwargs):
+        if message.startswith("Traceback"):
+            LOG.error("Request failed with an unhandled exception:\n%s",
+                      message.rstrip())
+        elif message.startswith(self._own_prefix):
+            LOG.debug(message)
+        else:
+            ACCESS_LOG.info(message)
+
+    def debug(self, message, *args, **kwargs):
+        LOG.debug(message)
+
+    def error(self, message, *args, **kwargs):
+        LOG.error(message)
+
+
+class AppServer:
+    """One app on one listening socket until a stop signal or the supervisor's death."""
+
+    def __init__(self, app, sock, settings):
+        self.app = app
+        self.settings = settings
+        self.connections = Connections(settings.pool_size)
+        self.listener = Listener(sock, self.connections)
+
+    def serve(self, lifeline_fd):
+        signals_r = _catch_signals()
+        eventlet.wsgi.MAX_HEADER_LINE = self.settings.max_header_line
+        server_thread = eventlet.spawn(self._run_wsgi_server)
+        self._wait_for_stop(signals_r, lifeline_fd)
+        server_thread.kill(StopAccepting())
+        self.connections.drain()
+        try:
+            server_thread.wait()
+        except StopAccepting:
+            pass  # stopped before it ever accepted
+
+    def _run_wsgi_server(self):
+        eventlet.wsgi.server(
+            self.listener, self.app,
+            log=ServerLog(),
+            log_format=self.settings.log_format,
+            custom_pool=eventlet.GreenPool(MAX_CONNECTIONS),
+            protocol=self._protocol,
+            keepalive=self.settings.keep_alive,
+            socket_timeout=self.settings.client_socket_timeout or None,
+            # Tracebacks go to the log, never to clients.
+            debug=False,
+        )
+
+    def _protocol(self, conn_state, server):
+        return protocol.HttpProtocol(conn_state, server, self.connections)
+
+    def _wait_for_stop(self, signals_r, lifeline_fd):
+        while True:
+            readable, _, _ = green_select.select([signals_r, lifeline_fd], [], [])
+            if lifeline_fd in readable and not os.read(lifeline_fd, 1):
+                LOG.warning("The supervisor is gone: draining and exiting")
+                return
+            if signals_r in readable:
+                received = os.read(signals_r, 64)
+                if signal.SIGUSR1 in received:
+                    logs.reopen_files()
+                if signal.SIGTERM in received:
+                    return
+
+
+def _catch_signals():
+    signals_r, signals_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(signals_w, warn_on_full_buffer=False)
+    for signum in (signal.SIGTERM, signal.SIGUSR1):
+        signal.signal(signum, _record_only)
+    return signals_r
+
+
+def _record_only(signum, frame):
+    """The wake-up fd has recorded the signal; the worker's control loop acts on it."""

@@ -1,0 +1,378 @@
+"""The supervisor: one loop turns signals, worker reports and child exits into actions.
+
+Signal handlers do nothing; Python's wake-up fd carries the signal number
+into the loop, which decides (with service.lifecycle) and then forks, signals
+or closes. The supervisor never serves a request and never imports eventlet
+or application code: workers do that after the fork (service.worker).
+"""
+
+import dataclasses
+import logging
+import os
+import selectors
+import signal
+import time
+
+from service import lifecycle
+from service import logs
+from service import notify
+from service import sockets
+from service import worker
+from service.errors import ConfigError
+
+LOG = logging.getLogger(__name__)
+
+HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP,
+                   signal.SIGUSR1, signal.SIGCHLD)
+
+EXIT_STOPPED = 0
+EXIT_FORCED = 1
+
+
+@dataclasses.dataclass
+class Generation:
+    number: int
+    plan: object
+    sockets: dict
+
+    def socket_for(self, app):
+        return self.sockets[sockets.socket_key(app)]
+
+
+class Supervisor:
+    def __init__(self, plan, reread_plan):
+        self._first_plan = plan
+        self._reread_plan = reread_plan
+        self._workers = {}
+        self._health = {}
+        self._current = None
+        self._pending = None
+        self._generations = 0
+        self._signals = []
+        self._reports = b""
+        self._stop_deadline = None
+        self._next_respawn = None
+        self._stopping = False
+        self._exit_code = None
+        self._failure = None
+
+    # The loop.
+
+    def run(self):
+        """Serve until stopped; return the exit status, or raise ConfigError if start-up fails."""
+        self._open_pipes()
+        self._catch_signals()
+        try:
+            self._start_generation(self._first_plan)
+            while self._exit_code is None:
+                self._wait_for_events()
+                self._collect_dead_workers()
+                self._act_on_signals()
+                self._decide()
+        finally:
+            self._close_everything()
+        if self._failure:
+            raise ConfigError(self._failure)
+        return self._exit_code
+
+    def _open_pipes(self):
+        self._wakeup_r, self._wakeup_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._reports_r, self._reports_w = os.pipe2(os.O_CLOEXEC)
+        os.set_blocking(self._reports_r, False)
+        # Workers hold the read end; when the supervisor dies, even by
+        # SIGKILL, the kernel closes the write end and every worker sees EOF.
+        self._lifeline_r, self._lifeline_w = os.pipe2(os.O_CLOEXEC)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._wakeup_r, selectors.EVENT_READ,
+                                self._read_signals)
+        self._selector.register(self._reports_r, selectors.EVENT_READ,
+                                self._read_reports)
+
+    def _catch_signals(self):
+        signal.set_wakeup_fd(self._wakeup_w, warn_on_full_buffer=False)
+        for signum in HANDLED_SIGNALS:
+            signal.signal(signum, _record_only)
+
+    def _wait_for_events(self):
+        for key, _ in self._selector.select(self._timeout()):
+            key.data()
+
+    def _timeout(self):
+        deadlines = [d for d in (self._stop_deadline, self._next_respawn) if d]
+        if not deadlines:
+            return None
+        return max(0.0, min(deadlines) - time.monotonic())
+
+    def _read_signals(self):
+        try:
+            self._signals.extend(os.read(self._wakeup_r, 512))
+        except BlockingIOError:
+            pass
+
+    def _read_reports(self):
+        """Worker reports, one line each: '<pid> ready' or '<pid> failed <why>'."""
+        while True:
+            try:
+                chunk = os.read(self._reports_r, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            self._reports += chunk
+        *lines, self._reports = self._reports.split(b"\n")
+        for line in lines:
+            pid, _, report = line.decode("utf-8", "replace").partition(" ")
+            self._on_report(int(pid), report)
+
+    # Events.
+
+    def _on_report(self, pid, report):
+        worker_ = self._workers.get(pid)
+        if worker_ is None:
+            return
+        if report == "ready":
+            worker_.ready = True
+            LOG.debug("Worker %d of app %s is serving", pid, worker_.app)
+            return
+        reason = report.partition(" ")[2]
+        LOG.error("Worker %d of app %s failed: %s", pid, worker_.app, reason)
+        if self._pending and worker_.generation == self._pending.number:
+            self._abandon_pending(reason)
+
+    def _collect_dead_workers(self):
+        # A worker writes its report before it exits; read it first so the
+        # death is judged knowing why.
+        self._read_reports()
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            worker_ = self._workers.pop(pid, None)
+            if worker_ is not None:
+                self._on_death(worker_, status)
+
+    def _on_death(self, worker_, status):
+        how = lifecycle.describe_exit(status)
+        if worker_.retiring:
+            LOG.info("Worker %d of app %s (generation %d) stopped: %s",
+                     worker_.pid, worker_.app, worker_.generation, how)
+            return
+        LOG.error("Worker %d of app %s (generation %d) %s",
+                  worker_.pid, worker_.app, worker_.generation, how)
+        if self._pending and worker_.generation == self._pending.number:
+            self._abandon_pending(f"worker of app {worker_.app} {how} "
+                                  "before the new generation was serving")
+        elif self._current and worker_.generation == self._current.number:
+            now = time.monotonic()
+            health = lifecycle.after_death(self._health.get(worker_.slot),
+                                           now - worker_.started_at, now)
+            self._health[worker_.slot] = health
+            if health.early_deaths:
+                LOG.warning("App %s keeps losing workers: next one in %.1f s",
+                            worker_.app, health.restart_at - now)
+
+    def _act_on_signals(self):
+        received, self._signals = self._signals, []
+        for signum in received:
+            if signum in (signal.SIGTERM, signal.SIGINT):
+                self._on_stop_signal(signal.Signals(signum).name)
+            elif signum == signal.SIGHUP:
+                self._on_reload_signal()
+            elif signum == signal.SIGUSR1:
+                self._reopen_logs()
+
+    def _on_stop_signal(self, name):
+        if self._stopping:
+            LOG.warning("%s during the stop: stopping at once", name)
+            self._kill_all()
+            self._exit_code = EXIT_FORCED
+        else:
+            LOG.info("%s received: stopping gracefully", name)
+            self._begin_stop()
+
+    def _on_reload_signal(self):
+        if self._stopping:
+            LOG.warning("SIGHUP during the stop: not reloading")
+        elif self._current is None:
+            LOG.warning("SIGHUP before start-up completed: not reloading")
+        else:
+            self._reload()
+
+    def _reopen_logs(self):
+        logs.reopen_files()
+        LOG.info("SIGUSR1 received: log files reopened")
+        for worker_ in self._workers.values():
+            _send(worker_.pid, signal.SIGUSR1)
+
+    # Decisions.
+
+    def _decide(self):
+        if self._stopping:
+            self._continue_stop()
+            return
+        if self._pending and lifecycle.generation_ready(
+                self._pending.plan, self._pending.number,
+                self._workers.values()):
+            self._hand_over()
+        self._refill_current()
+
+    def _refill_current(self):
+        self._next_respawn = None
+        if self._current is None:
+            return
+        vacant = lifecycle.vacant_slots(self._current.plan,
+                                        self._current.number,
+                                        self._workers.values())
+        due, self._next_respawn = lifecycle.respawns(
+            vacant, self._health, time.monotonic())
+        for app_name, index in due:
+            self._spawn(self._current, self._current.plan.app(app_name), index)
+
+    # Generations: start-up and reload.
+
+    def _start_generation(self, plan):
+        existing = self._current.sockets if self._current else {}
+        bound = sockets.bind_all(plan.apps, plan.sockets, existing)
+        self._generations += 1
+        self._pending = Generation(self._generations, plan, bound)
+        for app in plan.apps:
+            LOG.info("App %s: %s with %d worker(s) (generation %d)", app.name,
+                     sockets.url(self._pending.socket_for(app)), app.workers,
+                     self._pending.number)
+        for app_name, index in lifecycle.slots(plan):
+            self._spawn(self._pending, plan.app(app_name), index)
+
+    def _reload(self):
+        LOG.info("SIGHUP received: reloading configuration and apps")
+        notify.reloading()
+        if self._pending:
+            self._abandon_pending("a newer SIGHUP replaced this reload")
+        try:
+            self._start_generation(self._reread_plan())
+        except ConfigError as exc:
+            LOG.error("Reload failed, generation %d keeps serving: %s",
+                      self._current.number, exc)
+            notify.ready()
+
+    def _hand_over(self):
+        new, old = self._pending, self._current
+        self._pending, self._current = None, new
+        self._health = {}
+        for worker_ in lifecycle.to_retire(self._workers.values(), new.number):
+            self._retire(worker_)
+        if old is None:
+            LOG.info("Serving: every worker of every app is ready")
+        else:
+            self._close_unused_sockets(old, keep=new)
+            LOG.info("Reload complete: generation %d is serving, "
+                     "generation %d is draining", new.number, old.number)
+        notify.ready()
+
+    def _abandon_pending(self, reason):
+        gen, self._pending = self._pending, None
+        for worker_ in lifecycle.members(self._workers.values(), gen.number):
+            self._retire(worker_)
+        self._close_unused_sockets(gen, keep=self._current)
+        if self._current is None:
+            self._failure = reason
+            self._begin_stop()
+        else:
+            LOG.error("Reload failed, generation %d keeps serving: %s",
+                      self._current.number, reason)
+            notify.ready()
+
+    def _close_unused_sockets(self, gen, keep):
+        kept = set(map(id, keep.sockets.values())) if keep else set()
+        sockets.close_all(s for s in gen.sockets.values() if id(s) not in kept)
+
+    # Stopping.
+
+    def _begin_stop(self):
+        self._stopping = True
+        notify.stopping()
+        for worker_ in list(self._workers.values()):
+            self._retire(worker_)
+        # Closing our copies now means the ports close as soon as every
+        # worker has stopped accepting.
+        for gen in (self._current, self._pending):
+            if gen:
+                sockets.close_all(gen.sockets.values())
+        plan = self._current.plan if self._current else self._first_plan
+        timeout = plan.graceful_shutdown_timeout
+        if timeout:
+            self._stop_deadline = time.monotonic() + timeout
+
+    def _continue_stop(self):
+        if not self._workers:
+            self._exit_code = EXIT_STOPPED
+        elif self._stop_deadline and time.monotonic() >= self._stop_deadline:
+            LOG.warning("graceful_shutdown_timeout passed: killing %d worker(s)"
+                        " still serving", len(self._workers))
+            self._kill_all()
+            self._exit_code = EXIT_STOPPED
+
+    def _kill_all(self):
+        for pid in list(self._workers):
+            _send(pid, signal.SIGKILL)
+        for pid in list(self._workers):
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        self._workers.clear()
+
+    def _close_everything(self):
+        if self._workers:
+            self._kill_all()
+        signal.set_wakeup_fd(-1)
+        self._selector.close()
+        for fd in (self._wakeup_r, self._wakeup_w, self._reports_r,
+                   self._reports_w, self._lifeline_r, self._lifeline_w):
+            os.close(fd)
+        for gen in (self._current, self._pending):
+            if gen:
+                sockets.close_all(gen.sockets.values())
+
+    # Acting on workers.
+
+    def _spawn(self, gen, app, index):
+        listener = gen.socket_for(app)
+        pid = os.fork()
+        if pid == 0:
+            worker.run(worker.WorkerSetup(
+                app=app, generation=gen.number, plan=gen.plan,
+                listener=listener, reports_fd=self._reports_w,
+                lifeline_fd=self._lifeline_r,
+                supervisor_only=self._inherited_by(listener)))
+        self._workers[pid] = lifecycle.Worker(
+            pid=pid, app=app.name, index=index, generation=gen.number,
+            started_at=time.monotonic())
+        LOG.debug("Started worker %d of app %s (generation %d)",
+                  pid, app.name, gen.number)
+
+    def _inherited_by(self, listener):
+        """What a new worker must close: every supervisor fd and other apps' sockets."""
+        others = [s for gen in (self._current, self._pending) if gen
+                  for s in gen.sockets.values() if s is not listener]
+        return worker.Inherited(
+            sockets=others, selector=self._selector,
+            fds=[self._wakeup_r, self._wakeup_w, self._reports_r,
+                 self._lifeline_w])
+
+    def _retire(self, worker_):
+        worker_.retiring = True
+        _send(worker_.pid, signal.SIGTERM)
+
+
+def _record_only(signum, frame):
+    """The wake-up fd has recorded the signal; the loop acts on it."""
+
+
+def _send(pid, signum):
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass

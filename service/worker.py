@@ -1,0 +1,94 @@
+"""A worker's life, from the fork to its exit: leave the supervisor behind, build, serve, drain.
+
+This module is imported by the supervisor, so it imports neither eventlet
+nor application code at the top; run() does both, in the child only.
+"""
+
+import dataclasses
+import logging
+import os
+import signal
+
+from service import loader
+from service import proctitle
+
+LOG = logging.getLogger(__name__)
+
+EXIT_DRAINED = 0
+EXIT_BUILD_FAILED = 3
+EXIT_CRASHED = 70
+
+
+@dataclasses.dataclass
+class Inherited:
+    """Supervisor resources a forked worker holds copies of and must close."""
+    sockets: list
+    selector: object
+    fds: list
+
+
+@dataclasses.dataclass
+class WorkerSetup:
+    app: object
+    generation: int
+    plan: object
+    listener: object
+    reports_fd: int
+    lifeline_fd: int
+    supervisor_only: Inherited
+
+
+def run(setup):
+    """Run in the child right after os.fork(); never returns."""
+    code = EXIT_CRASHED
+    try:
+        _leave_supervisor(setup)
+        code = _build_and_serve(setup)
+    except BaseException:
+        LOG.exception("Worker of app %s crashed", setup.app.name)
+    finally:
+        logging.shutdown()
+        os._exit(code)
+
+
+def _leave_supervisor(setup):
+    # The supervisor's wake-up fd must never hear this process's signals.
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    # Until serving, TERM may simply end us: nothing is accepted yet.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # INT and HUP from a terminal reach the whole process group; only the
+    # supervisor acts on them. USR1 arrives before we can reopen logs.
+    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
+        signal.signal(signum, signal.SIG_IGN)
+    inherited = setup.supervisor_only
+    inherited.selector.close()
+    for sock in inherited.sockets:
+        sock.close()
+    for fd in inherited.fds:
+        os.close(fd)
+    # Only the supervisor speaks to systemd; apps that notify would confuse it.
+    os.environ.pop("NOTIFY_SOCKET", None)
+    proctitle.set_title(f"service-api: worker {setup.app.name}")
+
+
+def _build_and_serve(setup):
+    from service import server  # imports eventlet: in the worker only
+
+    server.green_the_process()
+    try:
+        app = loader.load_app(setup.plan.paste_file, setup.app.name)
+    except loader.AppBuildError as exc:
+        LOG.debug("Building app %s failed", setup.app.name, exc_info=True)
+        _report(setup, f"failed {exc}")
+        return EXIT_BUILD_FAILED
+    app_server = server.AppServer(app, setup.listener, setup.plan.wsgi)
+    _report(setup, "ready")
+    app_server.serve(setup.lifeline_fd)
+    return EXIT_DRAINED
+
+
+def _report(setup, message):
+    # One write below PIPE_BUF is atomic, so reports from workers never interleave.
+    line = f"{os.getpid()} {' '.join(message.split())}"[:3800] + "\n"
+    os.write(setup.reports_fd, line.encode("utf-8", "replace"))

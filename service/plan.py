@@ -81,12 +81,14 @@ def build_plan(conf, cpu_count=None):
 
 
 def _option(conf, name, group=None):
-    """Read one option; oslo.config checks types only now, so name the option on failure."""
+    """Read one option; oslo.config checks values only now, so name the option on failure."""
     try:
         return conf[group][name] if group else conf[name]
     except (cfg.ConfigFileValueError, ValueError) as exc:
+        # oslo.config's message leads with a repr of the location; keep the cause.
+        cause = str(exc).rpartition("is not valid: ")[2]
         where = f"[{group or 'DEFAULT'}] {name}"
-        raise ConfigError(f"{where}: invalid value: {exc}") from None
+        raise ConfigError(f"{where}: invalid value: {cause}") from None
 
 
 def _enabled_apis(conf):

@@ -43,6 +43,10 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
         with self.connections.request_slots:
             super().handle_one_response()
 
+    def stop_keeping_alive(self):
+        """Answer the request in progress, if any, with `Connection: close`."""
+        self.close_connection = 1
+
     def close_if_idle(self):
         if self.idle_since is not None:
             eventlet.greenio.shutdown_safe(self.connection)

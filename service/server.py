@@ -72,6 +72,8 @@ class Connections:
         """Finish in-flight requests, close idle connections after a grace; return when none is left."""
         self.draining = True
         started = time.monotonic()
+        for conn in self.open:
+            conn.stop_keeping_alive()
         while self.open:
             now = time.monotonic()
             for conn in list(self.open):

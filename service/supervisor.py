@@ -135,9 +135,15 @@ class Supervisor:
             LOG.debug("Worker %d of app %s is serving", pid, worker_.app)
             return
         reason = report.partition(" ")[2]
-        LOG.error("Worker %d of app %s failed: %s", pid, worker_.app, reason)
-        if self._pending and worker_.generation == self._pending.number:
+        if self._is_pending(worker_):
             self._abandon_pending(reason)
+        else:
+            LOG.error("Worker %d of app %s failed: %s", pid, worker_.app,
+                      reason)
+
+    def _is_pending(self, worker_):
+        return bool(self._pending) and (
+            worker_.generation == self._pending.number)
 
     def _collect_dead_workers(self):
         # A worker writes its report before it exits; read it first so the
@@ -160,12 +166,13 @@ class Supervisor:
             LOG.info("Worker %d of app %s (generation %d) stopped: %s",
                      worker_.pid, worker_.app, worker_.generation, how)
             return
+        if self._is_pending(worker_):
+            self._abandon_pending(f"worker {worker_.pid} of app {worker_.app} "
+                                  f"{how} before every worker was ready")
+            return
         LOG.error("Worker %d of app %s (generation %d) %s",
                   worker_.pid, worker_.app, worker_.generation, how)
-        if self._pending and worker_.generation == self._pending.number:
-            self._abandon_pending(f"worker of app {worker_.app} {how} "
-                                  "before the new generation was serving")
-        elif self._current and worker_.generation == self._current.number:
+        if self._current and worker_.generation == self._current.number:
             now = time.monotonic()
             health = lifecycle.after_death(self._health.get(worker_.slot),
                                            now - worker_.started_at, now)
@@ -210,6 +217,8 @@ class Supervisor:
     # Decisions.
 
     def _decide(self):
+        if self._exit_code is not None:
+            return
         if self._stopping:
             self._continue_stop()
             return

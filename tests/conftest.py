@@ -1,0 +1,20 @@
+import pytest
+
+from tests.functional.daemon import Daemon
+
+
+@pytest.fixture
+def daemons():
+    """Start daemons with daemons(tmp_path, *args); every one is killed after the test."""
+    started = []
+
+    def start(directory, *args, ready=True, env=None, timeout=20):
+        daemon = Daemon(directory, *args, env=env)
+        started.append(daemon)
+        if ready:
+            daemon.wait_ready(timeout)
+        return daemon
+
+    yield start
+    for daemon in started:
+        daemon.stop()

@@ -1,0 +1,69 @@
+"""Tiny WSGI apps and factories the functional tests load through paste."""
+
+import os
+import signal
+import sys
+import time
+
+
+def _text(start_response, status, text, extra=()):
+    body = text.encode()
+    start_response(status, [("Content-Type", "text/plain"),
+                            ("Content-Length", str(len(body))),
+                            ("X-Worker-Pid", str(os.getpid()))] + list(extra))
+    return [body]
+
+
+def hello_factory(global_conf, text="hello", **local_conf):
+    def hello(environ, start_response):
+        return _text(start_response, "200 OK", text + "\n")
+    return hello
+
+
+def sleepy_factory(global_conf, **local_conf):
+    """Sleeps ?seconds (default 1) before answering: an in-flight request."""
+    def sleepy(environ, start_response):
+        query = environ.get("QUERY_STRING", "")
+        seconds = float(query.partition("=")[2] or 1)
+        print(f"sleepy: sleeping {seconds} in {os.getpid()}", file=sys.stderr,
+              flush=True)
+        time.sleep(seconds)
+        return _text(start_response, "200 OK", f"slept {seconds}\n")
+    return sleepy
+
+
+def echo_factory(global_conf, **local_conf):
+    """Answers with the length and content of the request body."""
+    def echo(environ, start_response):
+        body = environ["wsgi.input"].read()
+        return _text(start_response, "200 OK",
+                     f"{len(body)} bytes: {body.decode('latin-1')}")
+    return echo
+
+
+def raising_factory(global_conf, **local_conf):
+    def raising(environ, start_response):
+        raise RuntimeError("secret internal detail")
+    return raising
+
+
+def suicidal_factory(global_conf, **local_conf):
+    """Kills its own worker on every request: a crash loop under load."""
+    def suicidal(environ, start_response):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return suicidal
+
+
+def refusing_factory(global_conf, **local_conf):
+    raise ValueError("factory refused to build")
+
+
+def marker_filter_factory(global_conf, marker="filtered", **local_conf):
+    def make_filter(app):
+        def marked(environ, start_response):
+            def start(status, headers, exc_info=None):
+                return start_response(status, headers + [("X-Marker", marker)],
+                                      exc_info)
+            return app(environ, start)
+        return marked
+    return make_filter

@@ -1,0 +1,177 @@
+"""Run the real service-api as a subprocess and talk to it: HTTP, signals, exit status, log."""
+
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SERVICE_API = [sys.executable, "-m", "service"]
+
+
+def wait_until(condition, timeout=10.0, interval=0.02, message="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+        time.sleep(interval)
+
+
+def write_config(directory, apps, paste, defaults=None):
+    """Write svc.conf and api-paste.ini; `apps` maps name -> {option: value}."""
+    lines = ["[DEFAULT]", f"enabled_apis = {', '.join(apps)}"]
+    lines += [f"{key} = {value}" for key, value in (defaults or {}).items()]
+    for name, options in apps.items():
+        lines.append(f"[{name}]")
+        options = {"listen": "127.0.0.1", "port": 0, "workers": 1, **options}
+        lines += [f"{key} = {value}" for key, value in options.items()
+                  if value is not None]
+    conf = os.path.join(directory, "svc.conf")
+    with open(conf, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    with open(os.path.join(directory, "api-paste.ini"), "w") as f:
+        f.write(textwrap.dedent(paste))
+    return conf
+
+
+class Daemon:
+    """One service-api process; stderr (its log) goes to a file the test reads."""
+
+    def __init__(self, directory, *args, env=None):
+        self.log_path = os.path.join(directory, "service-api.log")
+        self._log_file = open(self.log_path, "wb")
+        environ = dict(os.environ, PYTHONPATH=REPO, PYTHONUNBUFFERED="1")
+        environ.update(env or {})
+        self.process = subprocess.Popen(
+            SERVICE_API + list(args), stdout=self._log_file,
+            stderr=subprocess.STDOUT, cwd=directory, env=environ)
+        self.pid = self.process.pid
+        self.urls = {}
+
+    # The log.
+
+    def log(self):
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def wait_for_log(self, pattern, timeout=10, count=1):
+        regex = re.compile(pattern)
+        return wait_until(lambda: len(regex.findall(self.log())) >= count,
+                          timeout, message=f"{count} log line(s) {pattern!r}:\n"
+                          + self.log()[-3000:])
+
+    def wait_ready(self, timeout=20, count=1):
+        def ready():
+            if self.process.poll() is not None:
+                raise AssertionError(f"service-api exited with "
+                                     f"{self.process.returncode}:\n{self.log()}")
+            return len(re.findall(r"Serving: every worker|Reload complete",
+                                  self.log())) >= count
+        wait_until(ready, timeout, message="service-api to be ready")
+        self.urls = self.listening()
+
+    def listening(self):
+        """The latest address of every app, from the 'App NAME: URL' log lines."""
+        return dict(re.findall(r"App (\S+): (http://\S+) with", self.log()))
+
+    # HTTP.
+
+    def address(self, app):
+        match = re.match(r"http://\[?([^\]]+?)\]?:(\d+)$", self.urls[app])
+        return match.group(1), int(match.group(2))
+
+    def connection(self, app, timeout=10):
+        host, port = self.address(app)
+        return http.client.HTTPConnection(host, port, timeout=timeout)
+
+    def get(self, app, path="/", method="GET", body=None, headers=None):
+        conn = self.connection(app)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            conn.close()
+
+    # Processes.
+
+    def signal(self, signum):
+        self.process.send_signal(signum)
+
+    def wait_exit(self, timeout=20):
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("service-api did not exit:\n" + self.log())
+
+    def workers(self, app=None):
+        """{pid: title} of this daemon's worker processes (optionally of one app)."""
+        found = {}
+        for pid in _children(self.pid):
+            title = _cmdline(pid)
+            if title.startswith("service-api: worker") and (
+                    app is None or title == f"service-api: worker {app}"):
+                found[pid] = title
+        return found
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+            for pid in _children(self.pid):
+                _kill(pid)
+        self._log_file.close()
+
+
+def _children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(child) for child in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def _kill(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def pid_alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def port_is_closed(host, port):
+    """True when nothing accepts connections on host:port."""
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except OSError:
+        return True
+    return False
+
+
+def free_port(host="127.0.0.1"):
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,77 @@
+"""Workers: dead ones are replaced, crash loops back off, other apps never notice."""
+
+import re
+import signal
+import os
+import threading
+import time
+
+from tests.functional.daemon import wait_until, write_config
+
+PASTE = """
+    [app:hello]
+    paste.app_factory = tests.fixture_apps:hello_factory
+
+    [app:suicidal]
+    paste.app_factory = tests.fixture_apps:suicidal_factory
+"""
+
+
+def test_dead_worker_is_replaced_and_its_death_logged(tmp_path, daemons):
+    conf = write_config(tmp_path, {"hello": {"workers": 2}}, PASTE)
+    daemon = daemons(tmp_path, "--config-file", conf)
+    victim, survivor = sorted(daemon.workers("hello"))
+    os.kill(victim, signal.SIGKILL)
+    daemon.wait_for_log(rf"Worker {victim} of app hello \(generation 1\) "
+                        r"was killed by signal SIGKILL")
+    wait_until(lambda: len(daemon.workers("hello")) == 2
+               and victim not in daemon.workers("hello"),
+               message="a replacement worker")
+    assert survivor in daemon.workers("hello")
+    assert daemon.get("hello", "/")[0] == 200
+
+
+def test_worker_exit_status_is_logged(tmp_path, daemons):
+    conf = write_config(tmp_path, {"hello": {}}, PASTE)
+    daemon = daemons(tmp_path, "--config-file", conf)
+    (victim,) = daemon.workers("hello")
+    os.kill(victim, signal.SIGUSR2)  # default action: terminate
+    daemon.wait_for_log(rf"Worker {victim} of app hello .* was killed by "
+                        r"signal SIGUSR2")
+
+
+def test_crash_loop_backs_off_and_other_apps_never_notice(tmp_path, daemons):
+    conf = write_config(tmp_path, {"hello": {}, "suicidal": {"workers": 2}},
+                        PASTE)
+    daemon = daemons(tmp_path, "--config-file", conf)
+    hello_workers = set(daemon.workers("hello"))
+    stop_at = time.monotonic() + 10
+    hello_failures = []
+
+    def hammer_suicidal():
+        while time.monotonic() < stop_at:
+            try:
+                daemon.get("suicidal", "/")
+            except OSError:
+                pass
+
+    def use_hello():
+        while time.monotonic() < stop_at:
+            try:
+                assert daemon.get("hello", "/")[0] == 200
+            except Exception as exc:
+                hello_failures.append(exc)
+
+    threads = [threading.Thread(target=f) for f in
+               (hammer_suicidal, hammer_suicidal, use_hello)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    deaths = len(re.findall(r"of app suicidal \(generation 1\) was killed",
+                            daemon.log()))
+    assert 2 <= deaths <= 40
+    assert "App suicidal keeps losing workers: next one in" in daemon.log()
+    assert hello_failures == []
+    assert set(daemon.workers("hello")) == hello_workers

@@ -1,0 +1,159 @@
+"""From config files to a Plan, and every configuration error it names."""
+
+import os
+
+import pytest
+from oslo_config import cfg
+
+from service import conf as service_conf
+from service.errors import ConfigError
+from service.plan import build_plan
+
+PASTE = """
+[app:home]
+paste.app_factory = x:y
+[composite:pub]
+use = egg:Paste#urlmap
+[pipeline:piped]
+pipeline = f home
+[filter-app:wrapped]
+use = egg:x#y
+next = home
+[filter:f]
+use = egg:x#f
+"""
+
+
+def plan_for(tmp_path, conf_text, paste=PASTE, cpu_count=4, argv=()):
+    (tmp_path / "api-paste.ini").write_text(paste)
+    conf_file = tmp_path / "svc.conf"
+    conf_file.write_text(conf_text)
+    conf = cfg.ConfigOpts()
+    service_conf.register_opts(conf)
+    conf(args=["--config-file", str(conf_file), *argv], default_config_files=[])
+    return build_plan(conf, cpu_count=cpu_count)
+
+
+def test_defaults_and_per_app_values(tmp_path):
+    plan = plan_for(tmp_path, """
+[DEFAULT]
+enabled_apis = home, pub
+[home]
+port = 8001
+[pub]
+listen = ::1
+port = 8003
+workers = 3
+""")
+    home, pub = plan.apps
+    assert (home.name, home.listen, home.port, home.workers) == ("home", "0.0.0.0", 8001, 4)
+    assert (pub.name, pub.listen, pub.port, pub.workers) == ("pub", "::1", 8003, 3)
+    assert plan.paste_file == str(tmp_path / "api-paste.ini")
+    assert plan.graceful_shutdown_timeout == 60
+    assert plan.wsgi.pool_size == 100
+    assert plan.wsgi.max_header_line == 16384
+    assert plan.wsgi.keep_alive is True
+    assert plan.wsgi.client_socket_timeout == 900
+    assert plan.sockets.backlog == 4096 and plan.sockets.tcp_keepidle == 600
+
+
+def test_every_paste_section_kind_can_be_served(tmp_path):
+    plan = plan_for(tmp_path, """
+[DEFAULT]
+enabled_apis = home, pub, piped, wrapped
+[home]
+port = 1
+[pub]
+port = 2
+[piped]
+port = 3
+[wrapped]
+port = 4
+""")
+    assert [app.name for app in plan.apps] == ["home", "pub", "piped", "wrapped"]
+
+
+def test_relative_paste_path_resolves_against_the_config_files_directory(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "paste.ini").write_text(PASTE)
+    plan = plan_for(tmp_path, "[DEFAULT]\nenabled_apis = home\n"
+                    "api_paste_config = sub/paste.ini\n[home]\nport = 1\n")
+    assert plan.paste_file == str(tmp_path / "sub" / "paste.ini")
+
+
+def test_later_config_files_win(tmp_path):
+    override = tmp_path / "override.conf"
+    override.write_text("[home]\nport = 9\nworkers = 1\n")
+    plan = plan_for(tmp_path, "[DEFAULT]\nenabled_apis = home\n[home]\nport = 1\n",
+                    argv=["--config-file", str(override)])
+    assert (plan.apps[0].port, plan.apps[0].workers) == (9, 1)
+
+
+def test_port_zero_apps_may_share_an_address(tmp_path):
+    plan = plan_for(tmp_path, "[DEFAULT]\nenabled_apis = home, pub\n"
+                    "[home]\nport = 0\n[pub]\nport = 0\n")
+    assert len(plan.apps) == 2
+
+
+ERRORS = {
+    "empty enabled_apis": ("[DEFAULT]\nenabled_apis =\n", "enabled_apis: no apps to serve"),
+    "repeated app": ("[DEFAULT]\nenabled_apis = home, home\n[home]\nport = 1\n",
+                     "home listed more than once"),
+    "no group": ("[DEFAULT]\nenabled_apis = home\n", "no [home] group"),
+    "no port": ("[DEFAULT]\nenabled_apis = home\n[home]\nworkers = 2\n",
+                "[home] port: app home: required option is not set"),
+    "bad port": ("[DEFAULT]\nenabled_apis = home\n[home]\nport = 70000\n",
+                 "[home] port: invalid value: Should be less than or equal to 65535"),
+    "bad workers": ("[DEFAULT]\nenabled_apis = home\n[home]\nport = 1\nworkers = 0\n",
+                    "[home] workers: invalid value"),
+    "bad timeout": ("[DEFAULT]\nenabled_apis = home\ngraceful_shutdown_timeout = -1\n"
+                    "[home]\nport = 1\n", "[DEFAULT] graceful_shutdown_timeout: invalid value"),
+    "bad bool": ("[DEFAULT]\nenabled_apis = home\nwsgi_keep_alive = maybe\n"
+                 "[home]\nport = 1\n", "[DEFAULT] wsgi_keep_alive: invalid value"),
+    "shared address": ("[DEFAULT]\nenabled_apis = home, pub\n[home]\nport = 5\n"
+                       "[pub]\nlisten = 0.0.0.0\nport = 5\n",
+                       "app pub: 0.0.0.0 port 5 is already the address of app home"),
+    "unknown app": ("[DEFAULT]\nenabled_apis = other\n[other]\nport = 1\n",
+                    "app other: paste file"),
+    "filter is not an app": ("[DEFAULT]\nenabled_apis = f\n[f]\nport = 1\n",
+                             "no [app:f], [composite:f], [pipeline:f] or [filter-app:f]"),
+    "missing paste file": ("[DEFAULT]\nenabled_apis = home\napi_paste_config = gone.ini\n"
+                           "[home]\nport = 1\n", "cannot read paste file"),
+}
+
+
+@pytest.mark.parametrize("conf_text, message", ERRORS.values(), ids=ERRORS)
+def test_configuration_errors(tmp_path, conf_text, message):
+    with pytest.raises(ConfigError) as error:
+        plan_for(tmp_path, conf_text)
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_paste_file_that_is_not_an_ini(tmp_path):
+    with pytest.raises(ConfigError, match="is not a valid ini"):
+        plan_for(tmp_path, "[DEFAULT]\nenabled_apis = home\n[home]\nport = 1\n",
+                 paste="no section header\n")
+
+
+def test_list_opts_declares_every_option_once_with_help():
+    names = []
+    for group, opts in service_conf.list_opts():
+        for opt in opts:
+            assert opt.help, opt.name
+            names.append((group, opt.name))
+    assert len(names) == len(set(names))
+    assert {name for _, name in names} >= {
+        "enabled_apis", "api_paste_config", "graceful_shutdown_timeout",
+        "wsgi_default_pool_size", "max_header_line", "wsgi_keep_alive",
+        "client_socket_timeout", "tcp_keepidle", "backlog", "wsgi_log_format",
+        "listen", "port", "workers"}
+
+
+def test_sample_config_and_paste_file_are_valid():
+    etc = os.path.join(os.path.dirname(__file__), "..", "..", "etc")
+    conf = cfg.ConfigOpts()
+    service_conf.register_opts(conf)
+    conf(args=["--config-file", os.path.join(etc, "svc.conf")], default_config_files=[])
+    plan = build_plan(conf)
+    assert [(a.name, a.port) for a in plan.apps] == [("home", 8001), ("pub", 8003)]

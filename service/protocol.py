@@ -15,6 +15,7 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
 
     def __init__(self, conn_state, server, connections):
         self.connections = connections
+        self.server = server
         # When this connection started waiting for its next request; None
         # while a request is being read or answered.
         self.idle_since = None
@@ -31,21 +32,19 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
         finally:
             self.idle_since = None
 
-    def handle_one_request(self):
-        super().handle_one_request()
-        if self.connections.draining:
-            self.close_connection = 1
-
     def handle_one_response(self):
-        if self.connections.draining:
-            # eventlet then answers with `Connection: close`.
-            self.close_connection = 1
         with self.connections.request_slots:
             super().handle_one_response()
 
     def stop_keeping_alive(self):
-        """Answer the request in progress, if any, with `Connection: close`."""
-        self.close_connection = 1
+        """From now on every response of this worker says `Connection: close`.
+
+        eventlet decides keep-alive when it writes a response head, from
+        server.keepalive. Switching that off (rather than closing
+        connections) never cuts off a client whose last response promised
+        keep-alive: its next request is answered, then the connection closes.
+        """
+        self.server.keepalive = False
 
     def close_if_idle(self):
         if self.idle_since is not None:

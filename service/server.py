@@ -57,13 +57,21 @@ class Connections:
     """The worker's open client connections, and the drain that ends them."""
 
     def __init__(self, pool_size):
+        # Accepted, but their green thread has not started: drain waits for them too.
+        self.starting = 0
         self.open = set()
         self.draining = False
         self.request_slots = semaphore.Semaphore(pool_size)
         self.drained = event.Event()
 
+    def accepted(self):
+        self.starting += 1
+
     def opened(self, conn):
+        self.starting -= 1
         self.open.add(conn)
+        if self.draining:
+            conn.stop_keeping_alive()
 
     def closed(self, conn):
         self.open.discard(conn)
@@ -74,7 +82,7 @@ class Connections:
         started = time.monotonic()
         for conn in self.open:
             conn.stop_keeping_alive()
-        while self.open:
+        while self.open or self.starting:
             now = time.monotonic()
             for conn in list(self.open):
                 idle_since = conn.idle_since
@@ -95,7 +103,9 @@ class Listener:
     def accept(self):
         while True:
             try:
-                return self._sock.accept()
+                accepted = self._sock.accept()
+                self._connections.accepted()
+                return accepted
             except StopAccepting:
                 break
             except OSError as exc:
@@ -107,7 +117,10 @@ class Listener:
         # Only this worker's copy closes: the socket lives on in the
         # supervisor and the app's other workers (and the next generation).
         self._sock.close()
-        self._connections.drained.wait()
+        # NOTE: this green thread was thrown out of a trampoline, and the hub
+        # may still deliver that wake-up: wait() can return early, so re-check.
+        while not self._connections.drained.ready():
+            self._connections.drained.wait()
         # eventlet.wsgi.server ends its accept loop quietly on EPIPE.
         raise OSError(errno.EPIPE, "stopped accepting")
 

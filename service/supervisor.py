@@ -261,10 +261,13 @@ class Supervisor:
             self._abandon_pending("a newer SIGHUP replaced this reload")
         try:
             self._start_generation(self._reread_plan())
+            return
         except ConfigError as exc:
-            LOG.error("Reload failed, generation %d keeps serving: %s",
-                      self._current.number, exc)
-            notify.ready()
+            reason = str(exc)
+        # Logged outside the except block: oslo.log would append the exception.
+        LOG.error("Reload failed, generation %d keeps serving: %s",
+                  self._current.number, reason)
+        notify.ready()
 
     def _hand_over(self):
         new, old = self._pending, self._current

@@ -14,6 +14,10 @@ from service import proctitle
 
 LOG = logging.getLogger(__name__)
 
+# Captured before eventlet.monkey_patch(): the green os.write retries EPIPE
+# forever, so a report to a dead supervisor would spin instead of failing.
+_write = os.write
+
 EXIT_DRAINED = 0
 EXIT_BUILD_FAILED = 3
 EXIT_CRASHED = 70
@@ -83,7 +87,11 @@ def _build_and_serve(setup):
         _report(setup, f"failed {exc}")
         return EXIT_BUILD_FAILED
     app_server = server.AppServer(app, setup.listener, setup.plan.wsgi)
-    _report(setup, "ready")
+    try:
+        _report(setup, "ready")
+    except BrokenPipeError:
+        LOG.warning("The supervisor is gone: exiting before serving")
+        return EXIT_DRAINED
     app_server.serve(setup.lifeline_fd)
     return EXIT_DRAINED
 
@@ -91,4 +99,4 @@ def _build_and_serve(setup):
 def _report(setup, message):
     # One write below PIPE_BUF is atomic, so reports from workers never interleave.
     line = f"{os.getpid()} {' '.join(message.split())}"[:3800] + "\n"
-    os.write(setup.reports_fd, line.encode("utf-8", "replace"))
+    _write(setup.reports_fd, line.encode("utf-8", "replace"))

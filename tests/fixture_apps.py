@@ -67,3 +67,10 @@ def marker_filter_factory(global_conf, marker="filtered", **local_conf):
             return app(environ, start)
         return marked
     return make_filter
+
+
+def slow_build_factory(global_conf, seconds="1", **local_conf):
+    """Takes `seconds` to build: a worker that is not serving yet."""
+    print(f"slow_build: building in {os.getpid()}", file=sys.stderr, flush=True)
+    time.sleep(float(seconds))
+    return hello_factory(global_conf)

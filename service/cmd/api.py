@@ -27,7 +27,9 @@ def main(argv=None):
         proctitle.set_title("service-api: supervisor")
         return supervisor.Supervisor(plan, lambda: reread(conf, argv)).run()
     except ConfigError as exc:
-        return _config_error(conf, exc)
+        error = exc
+    # Reported outside the except block: oslo.log would append the exception.
+    return _config_error(conf, error)
 
 
 def reread(conf, argv):

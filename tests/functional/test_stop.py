@@ -107,3 +107,19 @@ def test_workers_exit_when_the_supervisor_is_killed(daemon):
                message="orphaned workers to exit")
     for host, port in addresses:
         assert port_is_closed(host, port)
+
+
+def test_workers_still_building_exit_when_the_supervisor_is_killed(tmp_path, daemons):
+    paste = PASTE + """
+    [app:slow]
+    paste.app_factory = tests.fixture_apps:slow_build_factory
+    seconds = 1
+    """
+    conf = write_config(tmp_path, {"slow": {"workers": 2}}, paste)
+    daemon = daemons(tmp_path, "--config-file", conf, ready=False)
+    daemon.wait_for_log(r"slow_build: building", count=2)
+    workers = list(daemon.workers())
+    daemon.signal(signal.SIGKILL)
+    daemon.wait_exit()
+    wait_until(lambda: not any(pid_alive(pid) for pid in workers), timeout=5,
+               message="orphaned workers to exit")

@@ -8,8 +8,8 @@ def daemons():
     """Start daemons with daemons(tmp_path, *args); every one is killed after the test."""
     started = []
 
-    def start(directory, *args, ready=True, env=None, timeout=20):
-        daemon = Daemon(directory, *args, env=env)
+    def start(directory, *args, ready=True, env=None, log_path=None, timeout=20):
+        daemon = Daemon(directory, *args, env=env, log_path=log_path)
         started.append(daemon)
         if ready:
             daemon.wait_ready(timeout)

@@ -15,6 +15,24 @@ def setup(conf):
     log.setup(conf, PROJECT)
 
 
+def tag_records(tag):
+    """Prefix every log message of this process with `tag`, e.g. '[home] '.
+
+    Workers share the supervisor's handlers and format; this names the app
+    in each line (the pid is already there) whatever the handler is.
+    """
+    make_record = logging.getLogRecordFactory()
+    prefix = tag.replace("%", "%%")
+
+    def tagged(*args, **kwargs):
+        record = make_record(*args, **kwargs)
+        if isinstance(record.msg, str):
+            record.msg = prefix + record.msg
+        return record
+
+    logging.setLogRecordFactory(tagged)
+
+
 def reopen_files():
     """Reopen every log file, after logrotate moved it (USR1)."""
     for handler in logging.getLogger().handlers:

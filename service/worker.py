@@ -10,6 +10,7 @@ import os
 import signal
 
 from service import loader
+from service import logs
 from service import proctitle
 
 LOG = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ def _leave_supervisor(setup):
     # Only the supervisor speaks to systemd; apps that notify would confuse it.
     os.environ.pop("NOTIFY_SOCKET", None)
     proctitle.set_title(f"service-api: worker {setup.app.name}")
+    logs.tag_records(f"[{setup.app.name}] ")
 
 
 def _build_and_serve(setup):

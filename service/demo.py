@@ -24,6 +24,7 @@ def echo_app_factory(global_conf, **local_conf):
     def echo(environ, start_response):
         request = Request(environ)
         payload = {
+            "scheme": request.scheme,
             "method": request.method,
             "path": request.path,
             "script_name": request.script_name,

@@ -12,6 +12,7 @@ from oslo_config import cfg
 
 from service import conf as service_conf
 from service import loader
+from service import tls as service_tls
 from service.errors import ConfigError
 
 
@@ -21,6 +22,7 @@ class AppPlan:
     listen: str
     port: int
     workers: int
+    tls: service_tls.TlsSettings = None
 
     @property
     def address(self):
@@ -118,7 +120,25 @@ def _app_plan(conf, name, cpu_count):
                           "not set")
     workers = _option(conf, "workers", name)
     return AppPlan(name=name, listen=_option(conf, "listen", name),
-                   port=port, workers=workers or cpu_count)
+                   port=port, workers=workers or cpu_count,
+                   tls=_tls_settings(conf, name))
+
+
+def _tls_settings(conf, name):
+    """TLS settings of app `name`, checked by loading them; None for plain HTTP."""
+    cert_file, key_file, ca_file = (
+        _option(conf, option, name) and _path(conf, option, name)
+        for option in ("cert_file", "key_file", "ca_file"))
+    if not (cert_file or key_file or ca_file):
+        return None
+    if not (cert_file and key_file):
+        raise ConfigError(f"[{name}] cert_file/key_file: app {name}: TLS "
+                          "needs both cert_file and key_file")
+    settings = service_tls.TlsSettings(
+        cert_file=cert_file, key_file=key_file, ca_file=ca_file,
+        minimum_version=_option(conf, "tls_minimum_version", name))
+    service_tls.server_context(name, settings)
+    return settings
 
 
 def _refuse_shared_addresses(apps):
@@ -134,15 +154,20 @@ def _refuse_shared_addresses(apps):
 
 
 def _paste_file(conf):
-    path = _option(conf, "api_paste_config")
+    return _path(conf, "api_paste_config")
+
+
+def _path(conf, name, group=None):
+    """A path option, relative paths resolved against the config file that set it."""
+    path = _option(conf, name, group)
     if not os.path.isabs(path):
-        path = os.path.join(_config_dir(conf), path)
+        path = os.path.join(_config_dir(conf, name, group), path)
     return os.path.abspath(path)
 
 
-def _config_dir(conf):
+def _config_dir(conf, name, group):
     """The directory relative paths start from: the file that set the option, else the last file."""
-    location = conf.get_location("api_paste_config")
+    location = conf.get_location(name, group)
     if location is not None and location.location == cfg.Locations.user:
         return os.path.dirname(os.path.abspath(location.detail))
     if conf.config_file:

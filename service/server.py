@@ -7,6 +7,7 @@ import errno
 import logging
 import os
 import signal
+import ssl
 import time
 import warnings
 
@@ -35,6 +36,8 @@ DRAIN_POLL_SECONDS = 0.05
 # Open connections per worker are bounded by file descriptors, not by a pool:
 # wsgi_default_pool_size bounds requests in progress instead.
 MAX_CONNECTIONS = 1 << 20
+
+_HTTPS_ENVIRON = {"wsgi.url_scheme": "https", "HTTPS": "on"}
 
 # accept() errors that concern one connection or a passing shortage, never
 # the listening socket.
@@ -96,16 +99,17 @@ class Connections:
 class Listener:
     """The listening socket as eventlet.wsgi.server sees it: accept() until StopAccepting."""
 
-    def __init__(self, sock, connections):
+    def __init__(self, sock, connections, tls_context=None):
         self._sock = greenio.GreenSocket(sock)
         self._connections = connections
+        self._tls_context = tls_context
 
     def accept(self):
         while True:
             try:
-                accepted = self._sock.accept()
+                client, address = self._sock.accept()
                 self._connections.accepted()
-                return accepted
+                return self._secure(client), address
             except StopAccepting:
                 break
             except OSError as exc:
@@ -123,6 +127,14 @@ class Listener:
             self._connections.drained.wait()
         # eventlet.wsgi.server ends its accept loop quietly on EPIPE.
         raise OSError(errno.EPIPE, "stopped accepting")
+
+    def _secure(self, client):
+        if self._tls_context is None:
+            return client
+        # The handshake happens on the first read, in the connection's own
+        # green thread: a slow client never holds up accept().
+        return self._tls_context.wrap_socket(
+            client, server_side=True, do_handshake_on_connect=False)
 
     def close(self):
         self._sock.close()
@@ -156,11 +168,12 @@ class ServerLog:
 class AppServer:
     """One app on one listening socket until a stop signal or the supervisor's death."""
 
-    def __init__(self, app, sock, settings):
+    def __init__(self, app, sock, settings, tls_context=None):
         self.app = app
         self.settings = settings
         self.connections = Connections(settings.pool_size)
-        self.listener = Listener(sock, self.connections)
+        self.listener = Listener(sock, self.connections, tls_context)
+        self.environ = _HTTPS_ENVIRON if tls_context else None
 
     def serve(self, lifeline_fd):
         signals_r = _catch_signals()
@@ -182,13 +195,20 @@ class AppServer:
             custom_pool=eventlet.GreenPool(MAX_CONNECTIONS),
             protocol=self._protocol,
             keepalive=self.settings.keep_alive,
+            environ=self.environ,
             socket_timeout=self.settings.client_socket_timeout or None,
             # Tracebacks go to the log, never to clients.
             debug=False,
         )
 
     def _protocol(self, conn_state, server):
-        return protocol.HttpProtocol(conn_state, server, self.connections)
+        try:
+            return protocol.HttpProtocol(conn_state, server, self.connections)
+        except ssl.SSLError as exc:
+            # A failed handshake (plain HTTP on a TLS port, no client
+            # certificate, an old TLS version) ends that connection only.
+            LOG.debug("TLS handshake with %s failed: %s", conn_state[0], exc)
+            conn_state[1].close()
 
     def _wait_for_stop(self, signals_r, lifeline_fd):
         while True:

@@ -85,11 +85,11 @@ def _reason(exc):
     return exc.strerror or str(exc)
 
 
-def url(sock):
+def url(sock, https=False):
     host, port = sock.getsockname()[:2]
     if sock.family == socket.AF_INET6:
         host = f"[{host}]"
-    return f"http://{host}:{port}"
+    return f"{'https' if https else 'http'}://{host}:{port}"
 
 
 def _show(host, port):

@@ -248,9 +248,9 @@ class Supervisor:
         self._generations += 1
         self._pending = Generation(self._generations, plan, bound)
         for app in plan.apps:
-            LOG.info("App %s: %s with %d worker(s) (generation %d)", app.name,
-                     sockets.url(self._pending.socket_for(app)), app.workers,
-                     self._pending.number)
+            url = sockets.url(self._pending.socket_for(app), bool(app.tls))
+            LOG.info("App %s: %s with %d worker(s) (generation %d)",
+                     app.name, url, app.workers, self._pending.number)
         for app_name, index in lifecycle.slots(plan):
             self._spawn(self._pending, plan.app(app_name), index)
 

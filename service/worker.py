@@ -12,6 +12,7 @@ import signal
 from service import loader
 from service import logs
 from service import proctitle
+from service import tls
 
 LOG = logging.getLogger(__name__)
 
@@ -88,7 +89,10 @@ def _build_and_serve(setup):
         LOG.debug("Building app %s failed", setup.app.name, exc_info=True)
         _report(setup, f"failed {exc}")
         return EXIT_BUILD_FAILED
-    app_server = server.AppServer(app, setup.listener, setup.plan.wsgi)
+    tls_context = (tls.server_context(setup.app.name, setup.app.tls)
+                   if setup.app.tls else None)
+    app_server = server.AppServer(app, setup.listener, setup.plan.wsgi,
+                                  tls_context)
     try:
         _report(setup, "ready")
     except BrokenPipeError:

@@ -20,6 +20,23 @@ OPTS = [
         min=1,
         help="Worker processes serving this app. Default: the number of "
              "CPUs."),
+    cfg.StrOpt(
+        "cert_file",
+        help="PEM certificate (with its chain) this app presents. Setting "
+             "it and key_file serves the app over HTTPS. A relative path "
+             "resolves against the config file's directory."),
+    cfg.StrOpt(
+        "key_file",
+        help="PEM private key of cert_file."),
+    cfg.StrOpt(
+        "ca_file",
+        help="PEM CA bundle for client certificates. When set, every "
+             "client must present a certificate signed by one of these CAs."),
+    cfg.StrOpt(
+        "tls_minimum_version",
+        default="TLSv1.2",
+        choices=["TLSv1.2", "TLSv1.3"],
+        help="Oldest TLS version this app accepts."),
 ]
 
 

@@ -85,12 +85,12 @@ class Daemon:
 
     def listening(self):
         """The latest address of every app, from the 'App NAME: URL' log lines."""
-        return dict(re.findall(r"App (\S+): (http://\S+) with", self.log()))
+        return dict(re.findall(r"App (\S+): (https?://\S+) with", self.log()))
 
     # HTTP.
 
     def address(self, app):
-        match = re.match(r"http://\[?([^\]]+?)\]?:(\d+)$", self.urls[app])
+        match = re.match(r"https?://\[?([^\]]+?)\]?:(\d+)$", self.urls[app])
         return match.group(1), int(match.group(2))
 
     def connection(self, app, timeout=10):

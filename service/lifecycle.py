@@ -27,6 +27,8 @@ class Worker:
     started_at: float
     ready: bool = False
     retiring: bool = False
+    # When a retiring worker is killed if still draining (None: never).
+    retire_by: float = None
 
     @property
     def slot(self):
@@ -84,6 +86,17 @@ def to_retire(workers, keep_generation):
     """Workers of other generations still serving: the ones a hand-over stops."""
     return [w for w in workers if w.generation != keep_generation
             and not w.retiring]
+
+
+def overdue(workers, now):
+    """Retiring workers whose graceful_shutdown_timeout has run out."""
+    return [w for w in workers
+            if w.retiring and w.retire_by is not None and w.retire_by <= now]
+
+
+def next_retire_deadline(workers):
+    return min((w.retire_by for w in workers
+                if w.retiring and w.retire_by is not None), default=None)
 
 
 def describe_exit(status):

@@ -50,7 +50,6 @@ class Supervisor:
         self._generations = 0
         self._signals = []
         self._reports = b""
-        self._stop_deadline = None
         self._next_respawn = None
         self._stopping = False
         self._exit_code = None
@@ -98,7 +97,8 @@ class Supervisor:
             key.data()
 
     def _timeout(self):
-        deadlines = [d for d in (self._stop_deadline, self._next_respawn) if d]
+        deadlines = [d for d in (lifecycle.next_retire_deadline(
+            self._workers.values()), self._next_respawn) if d is not None]
         if not deadlines:
             return None
         return max(0.0, min(deadlines) - time.monotonic())
@@ -219,6 +219,7 @@ class Supervisor:
     def _decide(self):
         if self._exit_code is not None:
             return
+        self._kill_overdue()
         if self._stopping:
             self._continue_stop()
             return
@@ -312,19 +313,19 @@ class Supervisor:
         for gen in (self._current, self._pending):
             if gen:
                 sockets.close_all(gen.sockets.values())
-        plan = self._current.plan if self._current else self._first_plan
-        timeout = plan.graceful_shutdown_timeout
-        if timeout:
-            self._stop_deadline = time.monotonic() + timeout
 
     def _continue_stop(self):
         if not self._workers:
             self._exit_code = EXIT_STOPPED
-        elif self._stop_deadline and time.monotonic() >= self._stop_deadline:
-            LOG.warning("graceful_shutdown_timeout passed: killing %d worker(s)"
-                        " still serving", len(self._workers))
-            self._kill_all()
-            self._exit_code = EXIT_STOPPED
+
+    def _kill_overdue(self):
+        overdue = lifecycle.overdue(self._workers.values(), time.monotonic())
+        if overdue:
+            LOG.warning("graceful_shutdown_timeout passed: killing %d "
+                        "worker(s) still serving", len(overdue))
+        for worker_ in overdue:
+            worker_.retire_by = None
+            _send(worker_.pid, signal.SIGKILL)
 
     def _kill_all(self):
         for pid in list(self._workers):
@@ -375,7 +376,13 @@ class Supervisor:
                  self._lifeline_w])
 
     def _retire(self, worker_):
+        if worker_.retiring:
+            return
         worker_.retiring = True
+        plan = self._current.plan if self._current else self._first_plan
+        if plan.graceful_shutdown_timeout:
+            worker_.retire_by = (time.monotonic()
+                                 + plan.graceful_shutdown_timeout)
         _send(worker_.pid, signal.SIGTERM)
 
 

@@ -214,3 +214,26 @@ def test_killed_worker_under_load_fails_only_its_in_flight_requests(start):
     # At most one request in flight per client thread could have been on it.
     assert failed_at_kill <= 4
     assert len(load.failures) == failed_at_kill
+
+
+def test_graceful_shutdown_timeout_bounds_the_old_generations_drain(start):
+    from tests.functional.test_stop import SlowRequest
+    paste = PASTE + """
+    [app:sleepy]
+    paste.app_factory = tests.fixture_apps:sleepy_factory
+    """
+    daemon = start({"sleepy": {}}, paste=paste,
+                   defaults={"graceful_shutdown_timeout": 1})
+    (old_worker,) = daemon.workers()
+    slow = SlowRequest(daemon, 60)
+    daemon.wait_for_log(r"sleepy: sleeping 60")
+    daemon.rewrite({"sleepy": {}}, paste=paste,
+                   defaults={"graceful_shutdown_timeout": 1})
+    reload(daemon, 1)
+    daemon.wait_for_log(rf"Worker {old_worker} of app sleepy \(generation 1\) "
+                        r"stopped: was killed by signal SIGKILL")
+    assert "graceful_shutdown_timeout passed: killing 1 worker(s)" in daemon.log()
+    slow.join(10)
+    assert slow.result is None
+    assert daemon.get("sleepy", "/?seconds=0")[0] == 200
+    assert "keeps losing workers" not in daemon.log()

@@ -90,3 +90,14 @@ def test_hand_over_retires_every_other_generation_once():
 ])
 def test_describe_exit(status, text):
     assert lifecycle.describe_exit(status) == text
+
+
+def test_overdue_retiring_workers_are_killed_at_their_deadline():
+    workers = [Worker(1, "a", 0, 1, 0.0, retiring=True, retire_by=10.0),
+               Worker(2, "a", 1, 1, 0.0, retiring=True, retire_by=20.0),
+               Worker(3, "a", 0, 2, 0.0),
+               Worker(4, "a", 1, 1, 0.0, retiring=True)]
+    assert lifecycle.next_retire_deadline(workers) == 10.0
+    assert [w.pid for w in lifecycle.overdue(workers, now=15.0)] == [1]
+    assert [w.pid for w in lifecycle.overdue(workers, now=25.0)] == [1, 2]
+    assert lifecycle.next_retire_deadline(workers[2:]) is None

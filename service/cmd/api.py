@@ -5,6 +5,7 @@ import sys
 
 from oslo_config import cfg
 
+from service import check
 from service import conf as service_conf
 from service import logs
 from service import plan as service_plan
@@ -24,6 +25,8 @@ def main(argv=None):
         service_conf.parse_args(conf, argv)
         logs.setup(conf)
         plan = service_plan.build_plan(conf)
+        if conf.check_config:
+            return check.run(plan)
         proctitle.set_title("service-api: supervisor")
         return supervisor.Supervisor(plan, lambda: reread(conf, argv)).run()
     except ConfigError as exc:

@@ -1,6 +1,7 @@
 """Every option service-api reads, declared once; list_opts() feeds oslo-config-generator."""
 
 from service.conf import apps
+from service.conf import cli
 from service.conf import server
 from service.conf import wsgi
 
@@ -31,6 +32,7 @@ def parse_args(conf, argv):
 
     if "enabled_apis" not in conf:
         register_opts(conf)
+        cli.register_opts(conf)
         logs.register_opts(conf)
     try:
         conf(args=argv, project="service-api", version=__version__)

@@ -21,6 +21,7 @@ from eventlet import greenio
 from eventlet import semaphore
 from eventlet.green import select as green_select
 
+from service import http11
 from service import logs
 from service import protocol
 
@@ -174,10 +175,11 @@ class AppServer:
         self.connections = Connections(settings.pool_size)
         self.listener = Listener(sock, self.connections, tls_context)
         self.environ = _HTTPS_ENVIRON if tls_context else None
+        self.head_limits = http11.HeadLimits.for_max_header_line(
+            settings.max_header_line)
 
     def serve(self, lifeline_fd):
         signals_r = _catch_signals()
-        eventlet.wsgi.MAX_HEADER_LINE = self.settings.max_header_line
         server_thread = eventlet.spawn(self._run_wsgi_server)
         self._wait_for_stop(signals_r, lifeline_fd)
         server_thread.kill(StopAccepting())
@@ -203,7 +205,8 @@ class AppServer:
 
     def _protocol(self, conn_state, server):
         try:
-            return protocol.HttpProtocol(conn_state, server, self.connections)
+            return protocol.HttpProtocol(conn_state, server, self.connections,
+                                         self.head_limits)
         except ssl.SSLError as exc:
             # A failed handshake (plain HTTP on a TLS port, no client
             # certificate, an old TLS version) ends that connection only.

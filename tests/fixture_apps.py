@@ -74,3 +74,21 @@ def slow_build_factory(global_conf, seconds="1", **local_conf):
     print(f"slow_build: building in {os.getpid()}", file=sys.stderr, flush=True)
     time.sleep(float(seconds))
     return hello_factory(global_conf)
+
+
+def lazy_echo_factory(global_conf, **local_conf):
+    """Like echo, but reads the body only while its result is iterated."""
+    def lazy_echo(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        body = environ["wsgi.input"].read()
+        yield f"{len(body)} bytes: {body.decode('latin-1')}".encode()
+    return lazy_echo
+
+
+def environ_factory(global_conf, **local_conf):
+    """Answers with the request's CGI variables, one NAME=value a line."""
+    def show_environ(environ, start_response):
+        lines = [f"{key}={value}\n" for key, value in sorted(environ.items())
+                 if key.isupper()]
+        return _text(start_response, "200 OK", "".join(lines))
+    return show_environ

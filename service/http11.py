@@ -1,0 +1,406 @@
+"""The HTTP/1.1 request head and chunked framing, parsed strictly (RFC 9110, RFC 9112).
+
+Pure: bytes in, a RequestHead or an HttpError out. No sockets and no
+eventlet, so every rule here is tested without a server.
+
+Rule 1: framing (where a request's body ends) is decided here and only
+here. Two parsers reading one message's length differently is how requests
+are smuggled, so any doubt is an error, never a guess.
+Rule 2: every error carries the status a server should answer with, and a
+message that is fixed text written here: never bytes the client sent.
+Rule 3: limits are checked as lines arrive (read_field_lines), so a client
+can never make the server hold more than the limits allow.
+"""
+
+import dataclasses
+import http
+import io
+import re
+
+# --- Grammar (RFC 5234 core rules, RFC 9110, RFC 9112) ----------------------
+# Patterns are str: lines are decoded as latin-1, which maps every byte to
+# the code point of the same value, so these classes mean bytes.
+
+# RFC 5234 B.1: DIGIT = %x30-39; HEXDIG = DIGIT / "A"-"F" (case-insensitive)
+DIGIT = "[0-9]"
+HEXDIG = "[0-9A-Fa-f]"
+# RFC 5234 B.1: VCHAR = %x21-7E; RFC 9110 5.5: obs-text = %x80-FF
+VCHAR = r"\x21-\x7e"
+OBS_TEXT = r"\x80-\xff"
+# RFC 9110 5.6.3: OWS = *( SP / HTAB )
+OWS = "[ \t]*"
+# RFC 9110 5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-"
+#                       / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
+TCHAR = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]"
+# RFC 9110 5.6.2: token = 1*tchar
+TOKEN = TCHAR + "+"
+# RFC 9110 5.5: field-vchar = VCHAR / obs-text
+FIELD_VCHAR = "[" + VCHAR + OBS_TEXT + "]"
+# RFC 9110 5.5: field-value = *field-content
+#               field-content = field-vchar [ 1*( SP / HTAB / field-vchar ) field-vchar ]
+# That is field-vchar, SP and HTAB with no whitespace at either end; the
+# field-line pattern matches the characters and the parser strips the ends.
+FIELD_CONTENT_CHARS = r"[\t " + VCHAR + OBS_TEXT + "]*"
+# RFC 9112 5: field-line = field-name ":" OWS field-value OWS; field-name = token.
+# No whitespace between name and colon (RFC 9112 5.1), and no obs-fold: a
+# line that starts with SP or HTAB is not a field-line (RFC 9112 5.2).
+FIELD_LINE_RE = re.compile("(" + TOKEN + "):" + OWS + "(" + FIELD_CONTENT_CHARS + ")\r\n")
+# RFC 9112 2.3: HTTP-version = HTTP-name "/" DIGIT "." DIGIT; HTTP-name = %s"HTTP"
+# (case-sensitive, one digit each side).
+HTTP_VERSION = "HTTP/" + DIGIT + r"\." + DIGIT
+# RFC 9112 3.2: request-target is one of four forms made of URI characters
+# (RFC 3986), all visible ASCII; which form is allowed is checked after.
+REQUEST_TARGET = "[" + VCHAR + "]+"
+# RFC 9112 3: request-line = method SP request-target SP HTTP-version;
+# RFC 9110 9.1: method = token. Exactly one SP between parts.
+REQUEST_LINE_RE = re.compile(
+    "(" + TOKEN + ") (" + REQUEST_TARGET + ") (" + HTTP_VERSION + ")\r\n")
+# RFC 9112 3.2.2: absolute-form = absolute-URI; only http and https URIs
+# (RFC 9110 4.2) name a resource of this server.
+ABSOLUTE_FORM_RE = re.compile("(?i:https?)://([^/?#]*)(.*)")
+# RFC 3986 3.2.2 (used by RFC 9110 7.2 Host = uri-host [ ":" port ]):
+#   IP-literal = "[" ( IPv6address / IPvFuture ) "]", checked for its characters only
+#   reg-name = *( unreserved / pct-encoded / sub-delims ), which covers IPv4address
+#   unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~"
+#   sub-delims = "!" / "$" / "&" / "'" / "(" / ")" / "*" / "+" / "," / ";" / "="
+#   pct-encoded = "%" HEXDIG HEXDIG; port = *DIGIT
+IP_LITERAL = r"\[[0-9A-Za-z:.]+\]"
+# (Possessive quantifiers: a failing match never backtracks into the runs.)
+REG_NAME = "(?:[A-Za-z0-9\\-._~!$&'()*+,;=]++|%" + HEXDIG + HEXDIG + ")*+"
+HOST_RE = re.compile("(?:" + IP_LITERAL + "|" + REG_NAME + ")(?::" + DIGIT + "*)?")
+# RFC 9110 8.6: Content-Length = 1*DIGIT, bounded to 18 digits here so a
+# length always fits in 63 bits.
+CONTENT_LENGTH_RE = re.compile(DIGIT + "{1,18}")
+# RFC 9110 5.6.4: quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE
+#   qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+#   quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
+QUOTED_STRING = (r'"(?:[\t \x21\x23-\x5b\x5d-\x7e' + OBS_TEXT + "]"
+                 r"|\\[\t " + VCHAR + OBS_TEXT + '])*"')
+# RFC 9112 7.1.1: chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+#   chunk-ext-name = token; chunk-ext-val = token / quoted-string
+# The BWS is left out on purpose: no client sends it, and servers and
+# proxies that disagree on "5 ;x" are a known smuggling vector.
+CHUNK_EXT = "(?:;" + TOKEN + "(?:=(?:" + TOKEN + "|" + QUOTED_STRING + "))?)*"
+# RFC 9112 7.1: chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
+#   chunk-size = 1*HEXDIG (nothing else: no "0x", sign, space or "_"),
+#   bounded to 16 digits here so a size always fits in 64 bits.
+CHUNK_LINE_RE = re.compile(
+    ("(" + HEXDIG + "{1,16})" + CHUNK_EXT + "\r\n").encode("latin-1"))
+# RFC 9112 7.1: chunk-data is followed by exactly CRLF.
+CHUNK_DATA_END = b"\r\n"
+
+SUPPORTED_VERSIONS = ("HTTP/1.1", "HTTP/1.0")
+
+# --- Limits -----------------------------------------------------------------
+
+# eventlet.wsgi's url_length_limit: the longest request line, in bytes.
+MAX_REQUEST_LINE_BYTES = 8192
+# A whole head (field lines), and how many field lines it may hold.
+MAX_HEAD_BYTES = 64 * 1024
+MAX_FIELDS = 100
+# RFC 9112 2.2 asks servers to skip at least one empty line before a request.
+MAX_EMPTY_LINES_BEFORE_REQUEST = 2
+# A chunk-size line, extensions included.
+MAX_CHUNK_LINE_BYTES = 4096
+
+
+@dataclasses.dataclass(frozen=True)
+class HeadLimits:
+    max_header_line: int = 16384   # one field line, CRLF included
+    max_head_bytes: int = MAX_HEAD_BYTES
+    max_fields: int = MAX_FIELDS
+
+    @classmethod
+    def for_max_header_line(cls, max_header_line):
+        # An operator who raises max_header_line past the head limit means
+        # such a line to fit, with room for an ordinary head beside it.
+        return cls(max_header_line,
+                   max(MAX_HEAD_BYTES, max_header_line + MAX_HEAD_BYTES // 4))
+
+
+# Trailer fields after a chunked body are read and thrown away (as eventlet
+# always did), so they get a small budget of their own.
+TRAILER_LIMITS = HeadLimits(max_header_line=8192, max_head_bytes=16384,
+                            max_fields=32)
+
+
+# --- Errors -----------------------------------------------------------------
+
+class HttpError(Exception):
+    """A request this server will not serve: answer `status`, then close.
+
+    `message` is fixed text from this module, safe to send to the client.
+    """
+    status = 400
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def reason(self):
+        return http.HTTPStatus(self.status).phrase
+
+
+class BadRequest(HttpError):
+    status = 400
+
+
+class RequestTimeout(HttpError):
+    status = 408
+
+
+class UriTooLong(HttpError):
+    status = 414
+
+
+class FieldsTooLarge(HttpError):
+    status = 431
+
+
+class CodingNotImplemented(HttpError):
+    status = 501
+
+
+class VersionNotSupported(HttpError):
+    status = 505
+
+
+def error_response(error):
+    """The bytes that answer `error`; the connection closes after them."""
+    body = (error.message + "\n").encode("ascii")
+    return (f"HTTP/1.1 {error.status} {error.reason}\r\n"
+            "Content-Type: text/plain; charset=us-ascii\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n").encode("ascii") + body
+
+
+# --- The request head -------------------------------------------------------
+
+@dataclasses.dataclass(slots=True)
+class RequestLine:
+    method: str
+    target: str
+    version: str
+    text: str      # the line without CRLF, for the access log
+
+
+@dataclasses.dataclass(slots=True)
+class RequestHead:
+    method: str
+    target: str           # origin-form (absolute-form reduced to it) or "*"
+    version: str          # one of SUPPORTED_VERSIONS
+    request_line: str
+    fields: list          # [(name as sent, value)], in order
+    first: dict           # lower-case name -> its first value
+    content_length: int   # None when absent
+    chunked: bool
+    keep_alive: bool
+
+    def get(self, name, default=None):
+        return self.first.get(name.lower(), default)
+
+
+def read_field_lines(readline, limits):
+    """The field lines of a head, up to the empty line that ends it, read within limits.
+
+    `readline` is a binary file's: it gets the most it may return, and a
+    line that long is over the limit.
+    """
+    lines = []
+    room = limits.max_head_bytes
+    line_limit = limits.max_header_line + 1
+    max_fields = limits.max_fields
+    while True:
+        line = readline(line_limit)
+        if line == b"\r\n":
+            return lines
+        if len(line) >= line_limit:
+            raise FieldsTooLarge("Request header field too large")
+        if line[-1:] != b"\n":
+            raise BadRequest("Incomplete request header")
+        room -= len(line)
+        if room < 0 or len(lines) >= max_fields:
+            raise FieldsTooLarge("Request header fields too large")
+        lines.append(line)
+
+
+def parse_request_line(line, max_length=MAX_REQUEST_LINE_BYTES):
+    """The request line as readline(max_length) returned it, CRLF included."""
+    if len(line) >= max_length:
+        raise UriTooLong("Request line too long")
+    text = line.decode("latin-1")
+    match = REQUEST_LINE_RE.fullmatch(text)
+    if match is None:
+        raise BadRequest("Malformed request line")
+    method, target, version = match.groups()
+    if version not in SUPPORTED_VERSIONS:
+        raise VersionNotSupported("HTTP version not supported")
+    return RequestLine(method, target, version, text[:-2])
+
+
+def parse_request_head(request_line, field_lines):
+    """The head of a request whose request line is parsed and field lines collected."""
+    fields, first, framing = parse_fields(field_lines)
+    version = request_line.version
+    target, authority = _target_and_authority(request_line.method,
+                                              request_line.target)
+    _check_hosts(framing.get("host", ()), version)
+    if authority is not None:
+        fields, first = _with_host(fields, first, authority)
+    content_length, chunked = _body_framing(
+        framing.get("content-length", ()), framing.get("transfer-encoding", ()),
+        version)
+    return RequestHead(
+        method=request_line.method, target=target, version=version,
+        request_line=request_line.text, fields=fields, first=first,
+        content_length=content_length, chunked=chunked,
+        keep_alive=_keeps_alive(framing.get("connection", ()), version))
+
+
+def parse_request(data, limits=HeadLimits(),
+                  max_request_line=MAX_REQUEST_LINE_BYTES):
+    """A head given as bytes, read line by line as a server reads it from a socket."""
+    readline = io.BytesIO(data).readline
+    line = readline(max_request_line)
+    for _ in range(MAX_EMPTY_LINES_BEFORE_REQUEST):
+        if line != b"\r\n":
+            break
+        line = readline(max_request_line)
+    request_line = parse_request_line(line, max_request_line)
+    return parse_request_head(request_line, read_field_lines(readline, limits))
+
+
+def parse_fields(lines):
+    """(fields, first value by name, all values of the framing fields by name) of field lines."""
+    fields = []
+    first = {}
+    framing = {}
+    match_line = FIELD_LINE_RE.fullmatch
+    for line in lines:
+        match = match_line(line.decode("latin-1"))
+        if match is None:
+            raise BadRequest("Malformed request header field")
+        name, value = match.groups()
+        value = value.rstrip(" \t")
+        fields.append((name, value))
+        key = name.lower()
+        if key not in first:
+            first[key] = value
+        if key in _FRAMING_FIELDS:
+            framing.setdefault(key, []).append(value)
+    return fields, first, framing
+
+
+# The fields that decide the framing of a message and its connection.
+_FRAMING_FIELDS = frozenset(
+    ("host", "content-length", "transfer-encoding", "connection"))
+
+
+def _target_and_authority(method, target):
+    """(target in origin-form or "*", the authority of an absolute-form target or None)."""
+    if target.startswith("/"):
+        return _origin_form(target), None
+    if target == "*" and method == "OPTIONS":
+        # RFC 9112 3.2.4: asterisk-form is for OPTIONS only.
+        return target, None
+    match = ABSOLUTE_FORM_RE.fullmatch(target)
+    if match is None or not HOST_RE.fullmatch(match.group(1)):
+        raise BadRequest("Malformed request target")
+    authority, rest = match.groups()
+    return _origin_form("/" + rest), authority
+
+
+def _origin_form(target):
+    # As http.server does (gh-87389): "//x" would read as a network-path
+    # reference to host "x" to anything that builds a URL from the path.
+    if target.startswith("//"):
+        return "/" + target.lstrip("/")
+    return target
+
+
+def _with_host(fields, first, authority):
+    # RFC 9112 3.2.2: the authority of an absolute-form target replaces the
+    # Host field.
+    fields = [(name, value) for name, value in fields if name.lower() != "host"]
+    fields.append(("Host", authority))
+    return fields, dict(first, host=authority)
+
+
+def _check_hosts(hosts, version):
+    # RFC 9112 3.2: an HTTP/1.1 request has exactly one Host field with a
+    # valid value; HTTP/1.0 clients may leave it out.
+    if len(hosts) > 1:
+        raise BadRequest("More than one Host header")
+    if not hosts and version == "HTTP/1.1":
+        raise BadRequest("Missing Host header")
+    if hosts and not HOST_RE.fullmatch(hosts[0]):
+        raise BadRequest("Invalid Host header")
+
+
+def _body_framing(lengths, codings, version):
+    """(Content-Length or None, chunked) of a request (RFC 9112 6.1 to 6.3)."""
+    if codings:
+        if lengths:
+            raise BadRequest("Both Transfer-Encoding and Content-Length")
+        if version == "HTTP/1.0":
+            # RFC 9112 6.1: a 1.0 recipient may not understand it; a proxy
+            # in front might have read the body another way.
+            raise BadRequest("Transfer-Encoding in an HTTP/1.0 request")
+        _check_chunked(codings)
+        return None, True
+    return _content_length(lengths), False
+
+
+def _check_chunked(values):
+    codings = [coding.strip(" \t").lower()
+               for value in values for coding in value.split(",")]
+    if codings[-1] != "chunked" or "" in codings or codings.count("chunked") > 1:
+        # RFC 9112 6.3: without chunked last, and only once, the body length
+        # of a request cannot be known.
+        raise BadRequest("Transfer-Encoding not ending in chunked")
+    if len(codings) > 1:
+        raise CodingNotImplemented("Transfer-Encoding not supported")
+
+
+def _content_length(values):
+    if not values:
+        return None
+    # RFC 9110 8.6: identical copies may be folded into one; different ones
+    # mean two parsers could frame the body differently.
+    if len(set(values)) > 1 or not CONTENT_LENGTH_RE.fullmatch(values[0]):
+        raise BadRequest("Invalid Content-Length")
+    return int(values[0])
+
+
+def _keeps_alive(values, version):
+    """Whether the client keeps the connection open after this request (RFC 9112 9.3)."""
+    options = {option.strip(" \t").lower()
+               for value in values for option in value.split(",")}
+    if "close" in options:
+        return False
+    return version == "HTTP/1.1" or "keep-alive" in options
+
+
+# --- Chunked bodies ---------------------------------------------------------
+
+def parse_chunk_line(line):
+    """A chunk's size, from its size line as readline(MAX_CHUNK_LINE_BYTES + 1) returned it."""
+    if len(line) > MAX_CHUNK_LINE_BYTES:
+        raise BadRequest("Invalid chunked body")
+    match = CHUNK_LINE_RE.fullmatch(line)
+    if match is None:
+        raise BadRequest("Invalid chunked body")
+    return int(match.group(1), 16)
+
+
+def check_chunk_data_end(data):
+    if data != CHUNK_DATA_END:
+        raise BadRequest("Invalid chunked body")
+
+
+def check_trailer_lines(lines):
+    """Trailer fields are thrown away, but must still be field lines (RFC 9112 7.1.2)."""
+    for line in lines:
+        if FIELD_LINE_RE.fullmatch(line.decode("latin-1")) is None:
+            raise BadRequest("Invalid chunked body")

@@ -22,8 +22,6 @@ LOG = logging.getLogger(__name__)
 
 EXIT_OK = 0
 
-# The section kinds loadapp() can serve, as a paste ini spells them.
-_SERVABLE_KINDS = ("app", "application", "composite", "pipeline", "filter-app")
 # Options naming a section's factory; a section has one of them.
 _FACTORY_OPTIONS = ("use", "paste.app_factory", "paste.composite_factory",
                     "paste.filter_factory", "paste.filter_app_factory",
@@ -127,7 +125,7 @@ def read_paste_sections(path):
     sections = {}
     for section in parser.sections():
         kind, _, name = (part.strip() for part in section.partition(":"))
-        if kind in _SERVABLE_KINDS:
+        if kind in loader.SERVABLE_KINDS:
             sections[name or "main"] = (kind, dict(parser.items(section)))
     return sections
 

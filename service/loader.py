@@ -10,8 +10,8 @@ import os
 
 from service.errors import ConfigError
 
-# Section prefixes under which PasteDeploy finds something loadapp() can serve.
-_SERVABLE_PREFIXES = ("app", "application", "composite", "pipeline",
+# Section kinds (the part before the colon) loadapp() can serve.
+SERVABLE_KINDS = ("app", "application", "composite", "pipeline",
                       "filter-app")
 
 
@@ -43,7 +43,7 @@ def check_paste_file(path, names):
 
 def _section_name(section):
     prefix, _, name = section.partition(":")
-    if prefix.strip() in _SERVABLE_PREFIXES:
+    if prefix.strip() in SERVABLE_KINDS:
         return name.strip() or "main"
     return None
 

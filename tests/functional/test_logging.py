@@ -1,0 +1,52 @@
+"""Logging through oslo.log, in the supervisor and every worker, each line naming its app."""
+
+import json
+
+from tests.functional.daemon import write_config
+
+PASTE = """
+    [app:hello]
+    paste.app_factory = tests.fixture_apps:hello_factory
+
+    [app:other]
+    paste.app_factory = tests.fixture_apps:hello_factory
+"""
+
+
+def test_log_file_holds_supervisor_and_worker_lines_tagged_by_app(tmp_path, daemons):
+    log = tmp_path / "svc.log"
+    conf = write_config(tmp_path, {"hello": {}, "other": {}}, PASTE)
+    daemon = daemons(tmp_path, "--config-file", conf, "--log-file", str(log),
+                     log_path=str(log))
+    daemon.get("hello", "/from-hello")
+    daemon.get("other", "/from-other")
+    daemon.wait_for_log(r'\[hello\] 127\.0\.0\.1 "GET /from-hello HTTP/1\.1" status: 200')
+    daemon.wait_for_log(r'\[other\] 127\.0\.0\.1 "GET /from-other HTTP/1\.1" status: 200')
+    text = log.read_text()
+    assert "service.supervisor" in text
+    # Nothing went to the output instead.
+    with open(tmp_path / "service-api.log") as output:
+        assert "/from-hello" not in output.read()
+
+
+def test_debug_adds_debug_lines(tmp_path, daemons):
+    conf = write_config(tmp_path, {"hello": {}}, PASTE)
+    daemon = daemons(tmp_path, "--config-file", conf, "--debug")
+    daemon.wait_for_log(r"DEBUG service\.supervisor .*Started worker \d+ of app hello")
+    daemon.wait_for_log(r"DEBUG service\.supervisor .*Worker \d+ of app hello is serving")
+
+
+def test_json_lines(tmp_path, daemons):
+    log = tmp_path / "svc.json"
+    conf = write_config(tmp_path, {"hello": {}}, PASTE,
+                        defaults={"use_json": "true", "log_file": log})
+    daemon = daemons(tmp_path, "--config-file", conf, log_path=str(log))
+    worker = next(iter(daemon.workers("hello")))
+    daemon.get("hello", "/json")
+    daemon.wait_for_log(r'GET /json HTTP/1\.1')
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    access = [r for r in records if "/json" in r["message"]]
+    assert len(access) == 1
+    assert access[0]["message"].startswith("[hello] 127.0.0.1")
+    assert access[0]["process"] == worker
+    assert any(r["name"] == "service.supervisor" for r in records)

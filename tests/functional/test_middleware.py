@@ -24,7 +24,7 @@ PASTE = """
     paste.app_factory = oslo_middleware:Healthcheck.app_factory
 
     [filter:cors]
-    paste.filter_factory = tests.oslo_filters:filter_factory
+    paste.filter_factory = service.middleware:oslo_filter_factory
     middleware = oslo_middleware.cors:CORS
 
     [filter:http_proxy_to_wsgi]

@@ -1,4 +1,4 @@
-"""A paste filter factory that hands an oslo.middleware class the daemon's own cfg.CONF.
+"""Paste glue for oslo-aware middleware: hand a middleware class the daemon's own cfg.CONF.
 
 Most oslo.middleware factories fall back to cfg.CONF by themselves. CORS's
 factory refuses to, unless the paste section names `allowed_origin` (config
@@ -12,7 +12,7 @@ import pkgutil
 from oslo_config import cfg
 
 
-def filter_factory(global_conf, middleware, **local_conf):
+def oslo_filter_factory(global_conf, middleware, **local_conf):
     """paste.filter_factory; `middleware` is 'module:Class', e.g. oslo_middleware.cors:CORS."""
     middleware_class = pkgutil.resolve_name(middleware)
     return lambda app: middleware_class(app, cfg.CONF)

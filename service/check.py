@@ -33,9 +33,12 @@ _NO_DEFAULT_SECTION = "\0"
 
 def run(plan):
     """Do what a start of `plan` checks; print the table and return 0, or raise ConfigError."""
-    _check_addresses(plan)
+    held = _check_addresses(plan)
     _build_apps(plan)
     sys.stdout.write(format_table(plan, read_paste_sections(plan.paste_file)))
+    for app, pid in held:
+        sys.stdout.write(f"\nApp {app.name}: its address is held by the running "
+                         f"service-api (pid {pid}); a reload of it keeps it.")
     sys.stdout.write(f"\nConfiguration OK: {len(plan.apps)} app(s) built, "
                      "every address can be bound.\n")
     sys.stdout.flush()
@@ -45,8 +48,21 @@ def run(plan):
 # Addresses.
 
 def _check_addresses(plan):
-    bound = sockets.bind_all(plan.apps, plan.sockets, existing={})
-    sockets.close_all(bound.values())
+    """Bind and close every address; return [(app, pid)] of those a running service-api holds.
+
+    Checking before a reload is the common case, and there the running
+    daemon's own sockets are in use by design, not an error.
+    """
+    held = []
+    for app in plan.apps:
+        try:
+            sockets.bind(app, plan.sockets).close()
+        except ConfigError:
+            pid = sockets.service_api_listening_on(app.port)
+            if pid is None:
+                raise
+            held.append((app, pid))
+    return held
 
 
 # Building every app, each in a child of its own.

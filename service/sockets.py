@@ -5,6 +5,7 @@ else) on the same port must fail to bind, not silently share it.
 """
 
 import errno
+import os
 import socket
 
 from service.errors import ConfigError
@@ -83,6 +84,61 @@ def _reason(exc):
     if exc.errno == errno.EACCES:
         return "permission denied"
     return exc.strerror or str(exc)
+
+
+def service_api_listening_on(port):
+    """The pid of a service-api process listening on TCP `port`, or None (Linux /proc)."""
+    inodes = _listening_inodes(port)
+    for pid in filter(str.isdigit, _listdir("/proc")):
+        if _holds_any(pid, inodes) and _is_service_api(pid):
+            return int(pid)
+    return None
+
+
+def _listening_inodes(port):
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = [line.split() for line in f.readlines()[1:]]
+        except OSError:
+            continue
+        inodes.update(row[9] for row in rows
+                      if row[3] == _TCP_LISTEN
+                      and int(row[1].rsplit(":", 1)[1], 16) == port)
+    return inodes
+
+
+_TCP_LISTEN = "0A"
+
+
+def _holds_any(pid, inodes):
+    for fd in _listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in inodes:
+            return True
+    return False
+
+
+def _is_service_api(pid):
+    """By its process title, or without setproctitle by the script it runs."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")
+    except OSError:
+        return False
+    return argv[0].startswith(b"service-api: ") or any(
+        os.path.basename(arg) == b"service-api" for arg in argv[:2])
+
+
+def _listdir(path):
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
 
 
 def url(sock, https=False):

@@ -219,3 +219,14 @@ def test_the_sample_config_checks(tmp_path):
                                 "--config-file", str(override))
     assert status == 0, out + err
     assert out[-1].startswith("Configuration OK: 2 app(s)")
+
+
+def test_check_before_a_reload_accepts_the_running_daemons_own_addresses(tmp_path, daemons):
+    port = free_port()
+    conf = write_config(tmp_path, {"good": {"port": port}}, ERROR_PASTE)
+    daemon = daemons(tmp_path, "--config-file", conf)
+    status, out, err, _ = check(tmp_path, "--config-file", conf)
+    assert status == 0, err
+    assert any(f"held by the running service-api (pid {daemon.pid})" in line
+               for line in out)
+    assert daemon.get("good", "/")[0] == 200

@@ -66,3 +66,12 @@ def test_pipelined_requests_are_answered_in_order(daemon):
         while chunk := sock.recv(65536):
             data += chunk
     assert data.count(b"HTTP/1.1 200 OK") == 3
+
+
+def test_wsgi_keep_alive_false_closes_every_connection(tmp_path, daemons):
+    daemon = daemons(tmp_path, "--config-file", write_config(
+        tmp_path, {"hello": {}}, PASTE, defaults={"wsgi_keep_alive": "false"}))
+    with socket.create_connection(daemon.address("hello"), timeout=10) as sock:
+        head, _ = exchange(sock, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert b"Connection: close" in head
+        assert sock.recv(4096) == b""

@@ -7,22 +7,29 @@ the client to the body framing it announced, and answers what it refuses
 with a status line and a fixed message, then closes: no exception text and
 no leftover bytes of a refused request are ever served.
 
+The app's answer is written by service.response, and the access line by
+service.accesslog: eventlet's behaviour, for less CPU per request.
+
 It also keeps the worker's Connections informed (open, idle, busy) so that
 a drain can finish in-flight requests, tell busy clients `Connection:
 close`, and close idle keep-alive connections without cutting off a client
 that is already sending.
 """
 
+import dataclasses
 import logging
 import socket
 import sys
 import time
+import urllib.parse
 
+import eventlet
 import eventlet.greenio
 import eventlet.wsgi
 from eventlet import support
 
 from service import http11
+from service import response
 
 LOG = logging.getLogger(__name__)
 
@@ -38,15 +45,32 @@ READ_PIECE_BYTES = 1 << 20
 LOGGED_LINE_CHARS = 200
 
 
+@dataclasses.dataclass
+class Serving:
+    """What every connection of a worker shares."""
+    connections: object     # the worker's server.Connections
+    head_limits: http11.HeadLimits
+    access_log: object      # accesslog.AccessLog
+    # eventlet's Server.get_environ(): the same for every request.
+    server_environ: dict
+    # The listening socket's (host, port) when every connection's local
+    # address is that one (not a wildcard): no getsockname() per connection.
+    server_address: tuple = None
+
+
 class HttpProtocol(eventlet.wsgi.HttpProtocol):
 
-    def __init__(self, conn_state, server, connections, head_limits):
-        self.connections = connections
+    def __init__(self, conn_state, server, serving):
+        self.serving = serving
+        self.connections = connections = serving.connections
         self.server = server
+        self.access_log = serving.access_log
+        self.requests_read = 0
+        self._addresses = None
         # When this connection started waiting for its next request; None
         # while a request is being read or answered.
         self.idle_since = None
-        self.head_limits = head_limits
+        self.head_limits = serving.head_limits
         self.headers = _NO_HEADERS
         self.refused = False
         connections.opened(self)
@@ -67,6 +91,12 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
     def handle_one_request(self):
         if self.server.max_http_version:
             self.protocol_version = self.server.max_http_version
+        if self.requests_read:
+            # NOTE: a keep-alive client's next request is often already
+            # here, so reading it would not yield: without this, one busy
+            # connection keeps every other one of this worker waiting.
+            eventlet.sleep(0)
+        self.requests_read += 1
         head = self._receive_head()
         if head is None:
             self.close_connection = True
@@ -128,23 +158,60 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
         self.close_connection = not head.keep_alive
 
     def get_environ(self):
-        environ = super().get_environ()
-        # eventlet says HTTP/1.0 whatever the client spoke.
-        environ["SERVER_PROTOCOL"] = self.request_version
+        """The environ eventlet.wsgi builds, built from our parsed head."""
         head = self.request_head
-        stock = environ["wsgi.input"]
+        env = self.serving.server_environ.copy()
+        env["wsgi.errors"] = sys.stderr
+        env["REQUEST_METHOD"] = head.method
+        env["SCRIPT_NAME"] = ""
+        path, has_query, query = head.target.partition("?")
+        env["RAW_PATH_INFO"] = path
+        env["PATH_INFO"] = urllib.parse.unquote(path, encoding="latin1")
+        if has_query:
+            env["QUERY_STRING"] = query
+        content_type = head.first.get("content-type")
+        # What http.server's headers answered when Content-Type is absent.
+        env["CONTENT_TYPE"] = ("text/plain" if content_type is None
+                               else content_type)
+        length = head.first.get("content-length")
+        if length:
+            env["CONTENT_LENGTH"] = length
+        env["SERVER_PROTOCOL"] = head.version
+        env.update(self._address_environ())
+        env["GATEWAY_INTERFACE"] = "CGI/1.1"
+        env["headers_raw"] = headers_raw = tuple(
+            (name, value.strip(" \t\n\r")) for name, value in head.fields)
+        _add_header_keys(env, headers_raw)
         self.body = RequestBody(
             self.rfile, None if head.chunked else head.content_length or 0,
-            self.connection, wfile=stock.wfile, wfile_line=stock.wfile_line,
-            chunked_input=head.chunked)
-        environ["wsgi.input"] = environ["eventlet.input"] = self.body
-        return environ
+            self.connection, chunked_input=head.chunked,
+            **_continue_writer(env, self.wfile))
+        env["wsgi.input"] = env["eventlet.input"] = self.body
+        env["eventlet.posthooks"] = []
+        env["eventlet.set_idle"] = self._set_idle
+        return env
+
+    def _address_environ(self):
+        """SERVER_NAME, SERVER_PORT, REMOTE_ADDR, REMOTE_PORT: the same for every request."""
+        if self._addresses is None:
+            server_host, server_port = eventlet.wsgi.addr_to_host_port(
+                self.serving.server_address or self.request.getsockname())
+            client_host, client_port = eventlet.wsgi.addr_to_host_port(
+                self.client_address)
+            self._addresses = {
+                "SERVER_NAME": server_host, "SERVER_PORT": str(server_port),
+                "REMOTE_ADDR": client_host, "REMOTE_PORT": str(client_port)}
+        return self._addresses
+
+    def _set_idle(self):
+        # eventlet.set_idle: for apps (websockets) that never return.
+        self.conn_state[2] = eventlet.wsgi.STATE_IDLE
 
     # Answering.
 
     def handle_one_response(self):
         with self.connections.request_slots:
-            super().handle_one_response()
+            response.respond(self)
         if self.body.failure is not None:
             # Where its body ended is unknown: what follows is not a request.
             self.close_connection = True
@@ -175,32 +242,24 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
     def _refuse(self, error, line, started):
         self.close_connection = True
         self.requestline = _printable(line)
-        response = self._send_error(error)
+        answer = self._send_error(error)
         LOG.debug("Refused request %r from %s: %s", self.requestline,
                   self.client_address, error.message)
-        self._log_access(error.status, len(response), time.time() - started)
+        self._log_access(error.status, len(answer), time.time() - started)
 
     def _send_error(self, error):
         self.refused = True
-        response = http11.error_response(error)
+        answer = http11.error_response(error)
         try:
-            self.wfile.write(response)
+            self.wfile.write(answer)
             self.wfile.flush()
         except OSError:
             pass  # the client is gone
-        return response
+        return answer
 
     def _log_access(self, status, length, seconds):
-        client_ip, client_port = self.get_client_address()
-        self.server.log.info(self.server.log_format % {
-            "client_ip": client_ip,
-            "client_port": client_port,
-            "date_time": self.log_date_time_string(),
-            "request_line": self.requestline,
-            "status_code": status,
-            "body_length": length,
-            "wall_seconds": seconds,
-        })
+        if self.server.log_output:
+            self.access_log.log(self, status, length, seconds)
 
     def finish(self):
         if self.refused:
@@ -240,6 +299,50 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
     def close_if_idle(self):
         if self.idle_since is not None:
             eventlet.greenio.shutdown_safe(self.connection)
+
+
+# What an environ key is for a request header name (eventlet's naming).
+_MAX_CACHED_KEYS = 1024
+_environ_keys = {}
+
+
+def _environ_key(name):
+    """Content-Type -> CONTENT_TYPE, X-Foo -> HTTP_X_FOO; None for names with "_".
+
+    A name with an underscore would share its key with the hyphenated name
+    (RFC 9110 allows both), so, as eventlet, such fields are left out.
+    """
+    try:
+        return _environ_keys[name]
+    except KeyError:
+        pass
+    if "_" in name:
+        key = None
+    else:
+        key = name.replace("-", "_").upper()
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = "HTTP_" + key
+    if len(_environ_keys) < _MAX_CACHED_KEYS:
+        _environ_keys[name] = key
+    return key
+
+
+def _add_header_keys(env, headers_raw):
+    for name, value in headers_raw:
+        key = _environ_key(name)
+        if key is None or key[0] == "C":
+            continue  # CONTENT_TYPE and CONTENT_LENGTH are set from the head
+        if key in env:
+            env[key] += "," + value
+        else:
+            env[key] = value
+
+
+def _continue_writer(env, wfile):
+    """The Input arguments that make it answer `Expect: 100-continue`."""
+    if env.get("HTTP_EXPECT", "").lower() == "100-continue":
+        return {"wfile": wfile, "wfile_line": b"HTTP/1.1 100 Continue\r\n"}
+    return {"wfile": None, "wfile_line": None}
 
 
 class _Headers:

@@ -21,6 +21,7 @@ from eventlet import greenio
 from eventlet import semaphore
 from eventlet.green import select as green_select
 
+from service import accesslog
 from service import http11
 from service import logs
 from service import protocol
@@ -39,6 +40,8 @@ DRAIN_POLL_SECONDS = 0.05
 MAX_CONNECTIONS = 1 << 20
 
 _HTTPS_ENVIRON = {"wsgi.url_scheme": "https", "HTTPS": "on"}
+# A socket bound to one of these accepts connections to any local address.
+_WILDCARD_HOSTS = {"", "0.0.0.0", "::"}
 
 # accept() errors that concern one connection or a passing shortage, never
 # the listening socket.
@@ -145,7 +148,10 @@ class Listener:
 
 
 class ServerLog:
-    """What eventlet.wsgi.server logs: access lines, app tracebacks, its own chatter."""
+    """What eventlet.wsgi.server logs itself: app tracebacks, its own chatter.
+
+    Access lines do not pass here: service.accesslog writes them.
+    """
 
     def __init__(self):
         self._own_prefix = f"({os.getpid()}) "
@@ -177,6 +183,9 @@ class AppServer:
         self.environ = _HTTPS_ENVIRON if tls_context else None
         self.head_limits = http11.HeadLimits.for_max_header_line(
             settings.max_header_line)
+        self.access_log = accesslog.AccessLog(settings.log_format)
+        logs.cache_timestamps()
+        self._serving = None
 
     def serve(self, lifeline_fd):
         signals_r = _catch_signals()
@@ -204,9 +213,12 @@ class AppServer:
         )
 
     def _protocol(self, conn_state, server):
+        if self._serving is None:
+            self._serving = protocol.Serving(
+                self.connections, self.head_limits, self.access_log,
+                server.get_environ(), _fixed_local_address(self.listener))
         try:
-            return protocol.HttpProtocol(conn_state, server, self.connections,
-                                         self.head_limits)
+            return protocol.HttpProtocol(conn_state, server, self._serving)
         except ssl.SSLError as exc:
             # A failed handshake (plain HTTP on a TLS port, no client
             # certificate, an old TLS version) ends that connection only.
@@ -225,6 +237,14 @@ class AppServer:
                     logs.reopen_files()
                 if signal.SIGTERM in received:
                     return
+
+
+def _fixed_local_address(listener):
+    """The address every accepted connection has as its own, or None when it varies."""
+    address = listener.getsockname()
+    if not isinstance(address, tuple) or address[0] in _WILDCARD_HOSTS:
+        return None
+    return address
 
 
 def _catch_signals():

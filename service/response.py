@@ -1,0 +1,245 @@
+"""Running the app for one request and writing its response, as eventlet.wsgi does, for less.
+
+This is eventlet.wsgi.HttpProtocol.handle_one_response's behaviour, point
+by point: the same status line and headers (capitalized names, a Date,
+Content-Length from a list's length, chunked for HTTP/1.1 without
+Content-Length, nothing for HEAD, 1xx, 204 and 304), the same keep-alive
+decision, exc_info in start_response, write(), minimum_chunk_size, close()
+on the result, a 500 without a traceback when the app raises, and the same
+access line. What it does not do is the per-request work whose result is
+always the same: the Date text is made once a second, capitalized header
+names are remembered, the head goes out in the same send as a small body.
+"""
+
+import time
+import traceback
+
+import eventlet
+import eventlet.wsgi
+
+# Header names whose capitalized form is remembered; apps use a handful.
+_MAX_CACHED_NAMES = 1024
+_capitalized_names = {}
+_date_cache = (None, b"")
+
+
+class Response:
+    """What start_response() set and what write() has sent, for one request."""
+
+    def __init__(self, protocol, request_input):
+        self.protocol = protocol
+        self.headers_set = None
+        # Shared with the request's Input: no 100 Continue once this is true.
+        self.headers_sent = request_input.headers_sent = []
+        self.chunked = False
+        self.length = 0
+        self.status_code = 200
+        self.bodyless = False
+
+    def start_response(self, status, response_headers, exc_info=None):
+        self.status_code = code = int(status.split(" ", 1)[0])
+        if exc_info:
+            try:
+                if self.headers_sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        command = self.protocol.command
+        self.bodyless = (code in (204, 304) or command == "HEAD"
+                         or 100 <= code < 200
+                         or (command == "CONNECT" and 200 <= code < 300))
+        if self.protocol.capitalize_response_headers:
+            response_headers = [(_capitalized(name), value)
+                                for name, value in response_headers]
+        self.headers_set = [status, response_headers]
+        return self.write
+
+    def write(self, data):
+        if not self.headers_set:
+            raise AssertionError("write() before start_response()")
+        # The head goes out with the first piece of body, in one send.
+        head = b"" if self.headers_sent else self._head()
+        if self.chunked:
+            data = b"%x\r\n" % len(data) + data + b"\r\n"
+        out = head + data if head else data
+        self.protocol.connection.sendall(out)
+        self.length += len(out)
+
+    def _head(self):
+        protocol = self.protocol
+        status, response_headers = self.headers_set
+        self.headers_sent.append(1)
+        names = {header[0].lower() for header in response_headers}
+        lines = [_encode_headers(response_headers)]
+        if "date" not in names:
+            lines.append(_date_line())
+        server = protocol.server
+        client_conn = protocol.headers.get("Connection", "").lower()
+        send_keep_alive = False
+        if (protocol.close_connection == 0 and server.keepalive
+                and (client_conn == "keep-alive"
+                     or (protocol.request_version == "HTTP/1.1"
+                         and client_conn != "close"))):
+            # Only to clients that asked: it is redundant for HTTP/1.1.
+            send_keep_alive = client_conn == "keep-alive"
+            protocol.close_connection = 0
+        else:
+            protocol.close_connection = 1
+        if "content-length" not in names and not self.bodyless:
+            if protocol.request_version == "HTTP/1.1":
+                self.chunked = True
+                lines.append(b"Transfer-Encoding: chunked\r\n")
+            else:
+                # An HTTP/1.0 client reads the body up to the close.
+                protocol.close_connection = 1
+        if protocol.close_connection:
+            lines.append(b"Connection: close\r\n")
+        elif send_keep_alive:
+            lines.append(b"Connection: keep-alive\r\n")
+            # Sub-second timeouts are allowed, though the header says whole seconds.
+            whole_seconds = int(server.keepalive or 0)
+            if not isinstance(server.keepalive, bool) and whole_seconds:
+                lines.append(b"Keep-Alive: timeout=%d\r\n" % whole_seconds)
+        lines.append(b"\r\n")
+        status_line = ("%s %s\r\n" % (protocol.protocol_version, status)).encode()
+        return status_line + b"".join(lines)
+
+
+def respond(protocol):
+    """Run the app on protocol.environ, write its response, log the access line."""
+    started = time.time()
+    environ = protocol.environ
+    request_input = environ["eventlet.input"]
+    response = Response(protocol, request_input)
+    result = None
+    try:
+        try:
+            eventlet.wsgi.WSGI_LOCAL.already_handled = False
+            result = protocol.application(environ, response.start_response)
+            _complete_headers(protocol, response, result, request_input)
+            if _write_body(protocol, response, result):
+                protocol.close_connection = 1
+                return
+        except (Exception, eventlet.Timeout):
+            protocol.close_connection = 1
+            tb = traceback.format_exc()
+            protocol.server.log.info(tb)
+            if not response.headers_sent:
+                body = tb.encode() if protocol.server.debug else b""
+                response.start_response("500 Internal Server Error",
+                                        [("Content-type", "text/plain"),
+                                         ("Content-length", len(body))])
+                response.write(body)
+    finally:
+        _finish(protocol, response, result, request_input, started)
+
+
+def _complete_headers(protocol, response, result, request_input):
+    """Content-Length of a response whose body is all there (a list, a tuple)."""
+    if (response.headers_set and not response.headers_sent
+            and hasattr(result, "__len__")):
+        headers = response.headers_set[1]
+        if not response.bodyless and "Content-Length" not in [
+                name for name, _ in headers]:
+            headers.append(("Content-Length", str(sum(map(len, result)))))
+        if request_input.should_send_hundred_continue:
+            # The body was never asked for: the client may be sending it or
+            # not, so the connection cannot carry another request.
+            protocol.close_connection = 1
+
+
+def _write_body(protocol, response, result):
+    """Write the app's result; True when the app's answer was handled otherwise."""
+    minimum = int(protocol.environ.get("eventlet.minimum_write_chunk_size",
+                                       protocol.minimum_chunk_size))
+    pending = []
+    pending_size = 0
+    just_written = 0
+    for data in result:
+        if not data:
+            continue
+        if isinstance(data, str):
+            data = data.encode("ascii")
+        pending.append(data)
+        pending_size += len(data)
+        if pending_size >= minimum:
+            response.write(b"".join(pending))
+            pending = []
+            just_written = pending_size
+            pending_size = 0
+    if eventlet.wsgi.WSGI_LOCAL.already_handled:
+        return True
+    if pending:
+        just_written = pending_size
+        response.write(b"".join(pending))
+    if not response.headers_sent or (response.chunked and just_written):
+        response.write(b"")
+    return False
+
+
+def _finish(protocol, response, result, request_input, started):
+    if hasattr(result, "close"):
+        result.close()
+    if request_input.should_send_hundred_continue:
+        # The final response went out instead of 100 Continue: whether the
+        # client sends the body anyway is unknown.
+        protocol.close_connection = 1
+    if (request_input.chunked_input
+            or request_input.position < (request_input.content_length or 0)):
+        _discard_body(protocol, request_input)
+    finished = time.time()
+    environ = protocol.environ
+    for hook, args, kwargs in environ["eventlet.posthooks"]:
+        hook(environ, *args, **kwargs)
+    protocol._log_access(response.status_code, response.length,
+                         finished - started)
+
+
+def _discard_body(protocol, request_input):
+    """Read what the app left of the body, if the connection is to serve another request."""
+    if protocol.close_connection != 0:
+        return
+    try:
+        request_input.discard()
+        return
+    except eventlet.wsgi.ChunkReadError as exc:
+        problem, error = "chunked encoding error", exc
+    except OSError as exc:
+        problem, error = "I/O error", exc
+    protocol.close_connection = 1
+    protocol.server.log.error(
+        f"{problem} while discarding request body. "
+        f"client={protocol.get_client_address()[0]} "
+        f'request="{protocol.requestline}" error="{error}"')
+
+
+def _capitalized(name):
+    """CONTent-TYpe -> Content-Type, as eventlet sends header names."""
+    capitalized = _capitalized_names.get(name)
+    if capitalized is None:
+        capitalized = "-".join(
+            part.encode("latin1").capitalize().decode("latin1")
+            for part in name.split("-"))
+        if len(_capitalized_names) < _MAX_CACHED_NAMES:
+            _capitalized_names[name] = capitalized
+    return capitalized
+
+
+def _encode_headers(headers):
+    """The header lines, latin-1 (PEP 3333), with eventlet's errors for what is not."""
+    try:
+        return "".join([f"{name}: {value}\r\n" for name, value in headers]
+                       ).encode("latin-1")
+    except UnicodeEncodeError:
+        return b"".join(map(eventlet.wsgi._encode_header_line, headers))
+
+
+def _date_line():
+    global _date_cache
+    now = time.time()
+    second = int(now)
+    cached_second, line = _date_cache
+    if second != cached_second:
+        line = b"Date: %s\r\n" % eventlet.wsgi.format_date_time(now).encode()
+        _date_cache = (second, line)
+    return line

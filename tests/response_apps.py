@@ -1,0 +1,41 @@
+"""Fixture apps for the response tests: what the server writes for each kind of WSGI answer."""
+
+import itertools
+
+_served = itertools.count(1)
+
+
+def counter_factory(global_conf, **local_conf):
+    """Answers with how many requests this worker had served before this one."""
+    def counter(environ, start_response):
+        body = b"%d" % next(_served)
+        start_response("200 OK", [("Content-Type", "text/plain"),
+                                  ("Content-Length", str(len(body)))])
+        return [body]
+    return counter
+
+
+def shapes_factory(global_conf, **local_conf):
+    """/list, /generator, /write, /mixed-case, /no-content, /raise-after-write."""
+    def shapes(environ, start_response):
+        path = environ["PATH_INFO"]
+        if path == "/generator":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return (piece for piece in (b"one ", b"two ", b"three"))
+        if path == "/write":
+            write = start_response("200 OK", [("Content-Type", "text/plain")])
+            write(b"written ")
+            return [b"and returned"]
+        if path == "/mixed-case":
+            start_response("200 OK", [("x-mIXED-case", "Value-Kept"),
+                                      ("content-TYPE", "text/plain")])
+            return [b"headers"]
+        if path == "/no-content":
+            start_response("204 No Content", [])
+            return []
+        if path == "/own-date":
+            start_response("200 OK", [("Date", "Thu, 01 Jan 2004 00:00:00 GMT")])
+            return [b"dated"]
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"a ", b"list"]
+    return shapes

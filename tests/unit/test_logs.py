@@ -1,0 +1,70 @@
+"""service.logs: timestamps made once a second read exactly as oslo.log makes them."""
+
+import logging
+import random
+import time
+
+import pytest
+from oslo_config import cfg
+from oslo_log import formatters
+from oslo_log import log
+
+from service import logs
+
+
+@pytest.fixture
+def formatter_pair():
+    """An oslo.log formatter as configured, and one after cache_timestamps()."""
+    conf = cfg.ConfigOpts()
+    log.register_options(conf)
+    conf([])
+    plain = formatters.ContextFormatter(config=conf, datefmt=conf.log_date_format)
+    cached = formatters.ContextFormatter(config=conf, datefmt=conf.log_date_format)
+    handler = logging.NullHandler()
+    handler.setFormatter(cached)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        logs.cache_timestamps()
+    finally:
+        root.removeHandler(handler)
+    return plain, cached
+
+
+def _timestamps():
+    rng = random.Random(7)
+    now = time.time()
+    stamps = [now + rng.uniform(-40_000_000, 40_000_000) for _ in range(20000)]
+    for _ in range(300):
+        second = int(now) + rng.randint(-40_000_000, 40_000_000)
+        # Whole seconds, and fractions that round to the next second or to 0 µs.
+        stamps += [second + fraction for fraction in (
+            0.0, 0.9999995, 0.9999994, 0.9999996, 0.0000005, 0.0000004,
+            0.0000015, 1e-9, 0.5, 0.9999999999)]
+    return sorted(stamps)
+
+
+def _record(created):
+    record = logging.LogRecord("service.access", logging.INFO, __file__, 1,
+                               "a line", (), None)
+    record.created = created
+    record.msecs = int((created - int(created)) * 1000)
+    return record
+
+
+def test_cached_timestamps_are_the_same_text(formatter_pair):
+    plain, cached = formatter_pair
+    for created in _timestamps():
+        expected, actual = _record(created), _record(created)
+        plain._compute_iso_time(expected)
+        cached._compute_iso_time(actual)
+        assert actual.isotime == expected.isotime, created
+        assert (cached.formatTime(actual, cached.datefmt)
+                == plain.formatTime(expected, plain.datefmt)), created
+        assert cached.formatTime(actual) == plain.formatTime(expected), created
+
+
+def test_whole_lines_are_the_same(formatter_pair):
+    plain, cached = formatter_pair
+    for created in _timestamps()[::50]:
+        assert cached.format(_record(created)) == plain.format(_record(created))

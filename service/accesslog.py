@@ -10,6 +10,8 @@ caller: the caller is always the same line of this module.
 import logging
 import time
 
+from service import clock
+
 LOGGER = logging.getLogger("service.access")
 
 # Stand-ins for the fields, to find out which ones a format shows.
@@ -79,18 +81,10 @@ def _shows_field(log_format, name):
         return True
 
 
-_date_cache = (None, "")
+def _log_date_time(now):
+    """BaseHTTPRequestHandler.log_date_time_string()'s text for `now`."""
+    year, month, day, hh, mm, ss, _, _, _ = time.localtime(now)
+    return "%02d/%3s/%04d %02d:%02d:%02d" % (day, _MONTHS[month], year, hh, mm, ss)
 
 
-def log_date_time_string():
-    """BaseHTTPRequestHandler.log_date_time_string(), computed once a second."""
-    global _date_cache
-    now = time.time()
-    second = int(now)
-    cached_second, text = _date_cache
-    if second != cached_second:
-        year, month, day, hh, mm, ss, _, _, _ = time.localtime(now)
-        text = "%02d/%3s/%04d %02d:%02d:%02d" % (
-            day, _MONTHS[month], year, hh, mm, ss)
-        _date_cache = (second, text)
-    return text
+log_date_time_string = clock.PerSecond(_log_date_time)

@@ -17,10 +17,11 @@ import traceback
 import eventlet
 import eventlet.wsgi
 
+from service import clock
+
 # Header names whose capitalized form is remembered; apps use a handful.
 _MAX_CACHED_NAMES = 1024
 _capitalized_names = {}
-_date_cache = (None, b"")
 
 
 class Response:
@@ -234,12 +235,5 @@ def _encode_headers(headers):
         return b"".join(map(eventlet.wsgi._encode_header_line, headers))
 
 
-def _date_line():
-    global _date_cache
-    now = time.time()
-    second = int(now)
-    cached_second, line = _date_cache
-    if second != cached_second:
-        line = b"Date: %s\r\n" % eventlet.wsgi.format_date_time(now).encode()
-        _date_cache = (second, line)
-    return line
+_date_line = clock.PerSecond(
+    lambda now: b"Date: %s\r\n" % eventlet.wsgi.format_date_time(now).encode())

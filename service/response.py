@@ -11,6 +11,7 @@ always the same: the Date text is made once a second, capitalized header
 names are remembered, the head goes out in the same send as a small body.
 """
 
+import re
 import time
 import traceback
 
@@ -18,6 +19,11 @@ import eventlet
 import eventlet.wsgi
 
 from service import clock
+from service import http11
+
+_TOKEN = re.compile(http11.TOKEN)
+# RFC 9112 4: three digits, a space, a reason of visible text and spaces.
+_STATUS = re.compile(r"[1-9][0-9][0-9] [\t \x21-\x7e\x80-\xff]*")
 
 # Header names whose capitalized form is remembered; apps use a handful.
 _MAX_CACHED_NAMES = 1024
@@ -36,6 +42,7 @@ class Response:
         self.length = 0
         self.status_code = 200
         self.bodyless = False
+        self.ended = False
 
     def start_response(self, status, response_headers, exc_info=None):
         self.status_code = code = int(status.split(" ", 1)[0])
@@ -56,22 +63,41 @@ class Response:
         return self.write
 
     def write(self, data):
+        """The write() callable of start_response, and the body's way out."""
         if not self.headers_set:
             raise AssertionError("write() before start_response()")
+        if not data and self.headers_sent:
+            return  # an empty chunk would end a chunked body
         # The head goes out with the first piece of body, in one send.
         head = b"" if self.headers_sent else self._head()
-        if self.chunked:
+        if self.bodyless:
+            # HEAD, 204, 304: a client reads no body, so any bytes sent
+            # would be taken for the start of the next response.
+            data = b""
+        elif self.chunked and data:
             data = b"%x\r\n" % len(data) + data + b"\r\n"
-        out = head + data if head else data
-        self.protocol.connection.sendall(out)
-        self.length += len(out)
+        self._send(head + data)
+
+    def end(self):
+        """Send the head if it has not gone yet, and end a chunked body, once."""
+        if not self.headers_sent:
+            self.write(b"")
+        if self.chunked and not self.ended:
+            self._send(b"0\r\n\r\n")
+        self.ended = True
+
+    def _send(self, out):
+        if out:
+            self.protocol.connection.sendall(out)
+            self.length += len(out)
 
     def _head(self):
         protocol = self.protocol
         status, response_headers = self.headers_set
-        self.headers_sent.append(1)
         names = {header[0].lower() for header in response_headers}
         lines = [_encode_headers(response_headers)]
+        _check_status(status)
+        self.headers_sent.append(1)
         if "date" not in names:
             lines.append(_date_line())
         server = protocol.server
@@ -121,7 +147,9 @@ def respond(protocol):
             if _write_body(protocol, response, result):
                 protocol.close_connection = 1
                 return
-        except (Exception, eventlet.Timeout):
+        except (Exception, eventlet.Timeout, SystemExit, KeyboardInterrupt):
+            # An app calling sys.exit() must not take the worker and its
+            # other requests down: it fails this request only.
             protocol.close_connection = 1
             tb = traceback.format_exc()
             protocol.server.log.info(tb)
@@ -155,7 +183,6 @@ def _write_body(protocol, response, result):
                                        protocol.minimum_chunk_size))
     pending = []
     pending_size = 0
-    just_written = 0
     for data in result:
         if not data:
             continue
@@ -166,21 +193,23 @@ def _write_body(protocol, response, result):
         if pending_size >= minimum:
             response.write(b"".join(pending))
             pending = []
-            just_written = pending_size
             pending_size = 0
     if eventlet.wsgi.WSGI_LOCAL.already_handled:
         return True
     if pending:
-        just_written = pending_size
         response.write(b"".join(pending))
-    if not response.headers_sent or (response.chunked and just_written):
-        response.write(b"")
+    response.end()
     return False
 
 
 def _finish(protocol, response, result, request_input, started):
     if hasattr(result, "close"):
-        result.close()
+        try:
+            result.close()
+        except Exception:
+            # The response is out; what failed is the app's clean-up.
+            protocol.close_connection = 1
+            protocol.server.log.info(traceback.format_exc())
     if request_input.should_send_hundred_continue:
         # The final response went out instead of 100 Continue: whether the
         # client sends the body anyway is unknown.
@@ -227,12 +256,28 @@ def _capitalized(name):
 
 
 def _encode_headers(headers):
-    """The header lines, latin-1 (PEP 3333), with eventlet's errors for what is not."""
+    """The header lines, latin-1 (PEP 3333), with eventlet's errors for what is not.
+
+    A name that is not a token, or a CR, LF or NUL in a value, would let
+    text an app copied from a request forge header lines or a whole
+    response: ValueError, which answers 500 instead.
+    """
     try:
-        return "".join([f"{name}: {value}\r\n" for name, value in headers]
-                       ).encode("latin-1")
+        text = "".join([f"{name}: {value}\r\n" for name, value in headers])
+        encoded = text.encode("latin-1")
     except UnicodeEncodeError:
         return b"".join(map(eventlet.wsgi._encode_header_line, headers))
+    lines = len(headers)
+    if (encoded.count(b"\n") != lines or encoded.count(b"\r") != lines
+            or b"\0" in encoded
+            or not all(_TOKEN.fullmatch(name) for name, _ in headers)):
+        raise ValueError("response header name or value not allowed in HTTP")
+    return encoded
+
+
+def _check_status(status):
+    if not _STATUS.fullmatch(status):
+        raise ValueError(f"response status not allowed in HTTP: {status!r}")
 
 
 _date_line = clock.PerSecond(

@@ -16,7 +16,7 @@ def counter_factory(global_conf, **local_conf):
 
 
 def shapes_factory(global_conf, **local_conf):
-    """/list, /generator, /write, /mixed-case, /no-content, /raise-after-write."""
+    """/list, /generator, /write, /mixed-case, /no-content, /own-date, and _AWKWARD's paths."""
     def shapes(environ, start_response):
         path = environ["PATH_INFO"]
         if path == "/generator":
@@ -36,6 +36,54 @@ def shapes_factory(global_conf, **local_conf):
         if path == "/own-date":
             start_response("200 OK", [("Date", "Thu, 01 Jan 2004 00:00:00 GMT")])
             return [b"dated"]
+        if path in _AWKWARD:
+            return _AWKWARD[path](environ, start_response)
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"a ", b"list"]
     return shapes
+
+
+def _write_only(environ, start_response):
+    write = start_response("200 OK", [("Content-Type", "text/plain")])
+    write(b"abc")
+    return []
+
+
+def _empty_write_between(environ, start_response):
+    write = start_response("200 OK", [("Content-Type", "text/plain")])
+    write(b"abc")
+    write(b"")
+    write(b"def")
+    return []
+
+
+def _head_with_body(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"a body HEAD must not send"]
+
+
+def _header_from_query(environ, start_response):
+    from urllib.parse import unquote
+    start_response("302 Found", [("Location", unquote(environ["QUERY_STRING"]))])
+    return [b""]
+
+
+def _status_from_query(environ, start_response):
+    from urllib.parse import unquote
+    start_response(unquote(environ["QUERY_STRING"]), [])
+    return [b"status"]
+
+
+def _exits(environ, start_response):
+    import sys
+    sys.exit("an app calling sys.exit()")
+
+
+_AWKWARD = {
+    "/write-only": _write_only,
+    "/empty-write-between": _empty_write_between,
+    "/head-with-body": _head_with_body,
+    "/header-from-query": _header_from_query,
+    "/status-from-query": _status_from_query,
+    "/exits": _exits,
+}

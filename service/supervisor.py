@@ -252,8 +252,11 @@ class Supervisor:
             url = sockets.url(self._pending.socket_for(app), bool(app.tls))
             LOG.info("App %s: %s with %d worker(s) (generation %d)",
                      app.name, url, app.workers, self._pending.number)
+        gen = self._pending
         for app_name, index in lifecycle.slots(plan):
-            self._spawn(self._pending, plan.app(app_name), index)
+            if self._pending is not gen:
+                break  # a worker could not be started: the generation is abandoned
+            self._spawn(gen, plan.app(app_name), index)
 
     def _reload(self):
         LOG.info("SIGHUP received: reloading configuration and apps")
@@ -353,18 +356,40 @@ class Supervisor:
 
     def _spawn(self, gen, app, index):
         listener = gen.socket_for(app)
-        pid = os.fork()
+        # NOTE: a signal sent to the new child before it has left our
+        # handlers and wake-up fd behind would land in our loop as if sent
+        # to us (a TERM to a brand-new worker became a stop of the daemon).
+        # Blocked across the fork, it waits for the worker's own handlers.
+        signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)
+            self._on_fork_failure(gen, app, index, exc)
+            return
         if pid == 0:
             worker.run(worker.WorkerSetup(
                 app=app, generation=gen.number, plan=gen.plan,
                 listener=listener, reports_fd=self._reports_w,
                 lifeline_fd=self._lifeline_r,
                 supervisor_only=self._inherited_by(listener)))
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)
         self._workers[pid] = lifecycle.Worker(
             pid=pid, app=app.name, index=index, generation=gen.number,
             started_at=time.monotonic())
         LOG.debug("Started worker %d of app %s (generation %d)",
                   pid, app.name, gen.number)
+
+    def _on_fork_failure(self, gen, app, index, exc):
+        """No process could be made (pids.max, memory): that slot fails, not the daemon."""
+        reason = f"cannot start a worker of app {app.name}: {exc.strerror}"
+        if self._pending is gen:
+            self._abandon_pending(reason)
+            return
+        LOG.error("%s", reason)
+        now = time.monotonic()
+        slot = (app.name, index)
+        self._health[slot] = lifecycle.after_death(self._health.get(slot), 0.0, now)
 
     def _inherited_by(self, listener):
         """What a new worker must close: every supervisor fd and other apps' sockets."""

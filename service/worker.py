@@ -67,6 +67,9 @@ def _leave_supervisor(setup):
     # supervisor acts on them. USR1 arrives before we can reopen logs.
     for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
         signal.signal(signum, signal.SIG_IGN)
+    # The supervisor blocked signals across the fork; what arrived since
+    # is delivered now, to this process's own dispositions.
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
     inherited = setup.supervisor_only
     inherited.selector.close()
     for sock in inherited.sockets:

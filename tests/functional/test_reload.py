@@ -237,3 +237,19 @@ def test_graceful_shutdown_timeout_bounds_the_old_generations_drain(start):
     assert slow.result is None
     assert daemon.get("sleepy", "/?seconds=0")[0] == 200
     assert "keeps losing workers" not in daemon.log()
+
+
+def test_hup_after_hup_never_stops_the_daemon(start):
+    # A second HUP retires workers forked a moment earlier; their TERM must
+    # reach them, not the supervisor.
+    daemon = start({f"app{n}": {} for n in range(6)},
+                   paste=PASTE + "".join(
+                       f"\n    [app:app{n}]\n    use = call:tests.fixture_apps:hello_factory\n"
+                       for n in range(6)))
+    for count in range(1, 16):
+        daemon.signal(signal.SIGHUP)
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_for_log(r"Reload complete", count=count, timeout=20)
+    assert "SIGTERM received" not in daemon.log()
+    assert daemon.process.poll() is None
+    assert daemon.get("app0", "/")[0] == 200

@@ -71,6 +71,15 @@ def _this_caller(logger):
     return path, line_number, function
 
 
+def format_error(log_format):
+    """Why lines cannot be made in `log_format` (an unknown field, say), or None."""
+    try:
+        log_format % _SAMPLE_FIELDS
+    except (KeyError, ValueError, TypeError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def _shows_field(log_format, name):
     """Whether lines in `log_format` change with the field `name` (errors: assume they do)."""
     without = dict(_SAMPLE_FIELDS)

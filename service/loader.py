@@ -28,6 +28,9 @@ def check_paste_file(path, names):
     except OSError as exc:
         raise ConfigError(f"[DEFAULT] api_paste_config: cannot read paste "
                           f"file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"[DEFAULT] api_paste_config: paste file {path} "
+                          f"is not UTF-8 text: byte {exc.start}") from None
     except configparser.Error as exc:
         first_line = str(exc).splitlines()[0]
         raise ConfigError(f"[DEFAULT] api_paste_config: paste file {path} "

@@ -10,6 +10,7 @@ import os
 
 from oslo_config import cfg
 
+from service import accesslog
 from service import conf as service_conf
 from service import loader
 from service import tls as service_tls
@@ -73,7 +74,7 @@ def build_plan(conf, cpu_count=None):
             max_header_line=_option(conf, "max_header_line"),
             keep_alive=_option(conf, "wsgi_keep_alive"),
             client_socket_timeout=_option(conf, "client_socket_timeout"),
-            log_format=_option(conf, "wsgi_log_format"),
+            log_format=_log_format(conf),
         ),
         sockets=SocketSettings(
             backlog=_option(conf, "backlog"),
@@ -91,6 +92,15 @@ def _option(conf, name, group=None):
         cause = str(exc).rpartition("is not valid: ")[2]
         where = f"[{group or 'DEFAULT'}] {name}"
         raise ConfigError(f"{where}: invalid value: {cause}") from None
+
+
+def _log_format(conf):
+    log_format = _option(conf, "wsgi_log_format")
+    error = accesslog.format_error(log_format)
+    if error:
+        raise ConfigError(f"[DEFAULT] wsgi_log_format: cannot make access "
+                          f"lines with it: {error}")
+    return log_format
 
 
 def _enabled_apis(conf):

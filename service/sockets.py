@@ -46,7 +46,11 @@ def bind_all(apps, settings, existing):
 
 def bind(app, settings):
     family, address = _resolve(app)
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ConfigError(f"[{app.name}] listen: app {app.name}: cannot "
+                          f"create a socket: {_reason(exc)}") from None
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         _enable_tcp_keepalive(sock, settings.tcp_keepidle)

@@ -122,7 +122,8 @@ class Supervisor:
         *lines, self._reports = self._reports.split(b"\n")
         for line in lines:
             pid, _, report = line.decode("utf-8", "replace").partition(" ")
-            self._on_report(int(pid), report)
+            if pid.isdigit():  # app code in a worker could write here too
+                self._on_report(int(pid), report)
 
     # Events.
 
@@ -268,6 +269,11 @@ class Supervisor:
             return
         except ConfigError as exc:
             reason = str(exc)
+        except Exception as exc:
+            # Whatever went wrong, the serving generation must not go down
+            # with it.
+            LOG.debug("Reload failed", exc_info=True)
+            reason = f"unexpected {type(exc).__name__}: {exc}"
         # Logged outside the except block: oslo.log would append the exception.
         LOG.error("Reload failed, generation %d keeps serving: %s",
                   self._current.number, reason)

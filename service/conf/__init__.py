@@ -38,3 +38,5 @@ def parse_args(conf, argv):
         conf(args=argv, project="service-api", version=__version__)
     except cfg.Error as exc:
         raise ConfigError(" ".join(str(exc).split())) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"a config file is not UTF-8 text: {exc}") from None

@@ -49,6 +49,7 @@ def start(tmp_path, daemons):
         daemon = daemons(tmp_path, "--config-file", conf, env=_with_repo(env))
         daemon.rewrite = lambda apps, paste=PASTE, defaults=None: write_config(
             tmp_path, apps, paste, defaults)
+        daemon.directory = tmp_path
         return daemon
 
     return start_daemon
@@ -122,7 +123,13 @@ INVALID = {
     "paste file gone": lambda d, busy: d.rewrite(
         {"hello": {}}, defaults={"api_paste_config": "gone.ini"}),
     "port in use": lambda d, busy: d.rewrite({"hello": {}, "versioned": {"port": busy}}),
+    "paste file not utf-8": lambda d, busy: _append_bytes(
+        d.directory / "api-paste.ini", b"# caf\xe9 in latin-1\n"),
 }
+
+
+def _append_bytes(path, data):
+    path.write_bytes(path.read_bytes() + data)
 
 
 @pytest.mark.parametrize("break_config", INVALID.values(), ids=INVALID)

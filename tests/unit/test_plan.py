@@ -117,6 +117,10 @@ ERRORS = {
                     "app other: paste file"),
     "filter is not an app": ("[DEFAULT]\nenabled_apis = f\n[f]\nport = 1\n",
                              "no [app:f], [composite:f], [pipeline:f] or [filter-app:f]"),
+    "bad access log format": ("[DEFAULT]\nenabled_apis = home\n"
+                              "wsgi_log_format = %(client_addr)s %(status_code)s\n"
+                              "[home]\nport = 1\n",
+                              "[DEFAULT] wsgi_log_format: cannot make access lines"),
     "missing paste file": ("[DEFAULT]\nenabled_apis = home\napi_paste_config = gone.ini\n"
                            "[home]\nport = 1\n", "cannot read paste file"),
 }
@@ -128,6 +132,17 @@ def test_configuration_errors(tmp_path, conf_text, message):
         plan_for(tmp_path, conf_text)
     assert message in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_paste_file_that_is_not_utf8(tmp_path):
+    (tmp_path / "api-paste.ini").write_bytes(b"# caf\xe9\n[app:home]\npaste.app_factory = x:y\n")
+    conf = tmp_path / "svc.conf"
+    conf.write_text("[DEFAULT]\nenabled_apis = home\n[home]\nport = 1\n")
+    opts = cfg.ConfigOpts()
+    service_conf.register_opts(opts)
+    opts(args=["--config-file", str(conf)], default_config_files=[])
+    with pytest.raises(ConfigError, match="is not UTF-8 text"):
+        build_plan(opts)
 
 
 def test_paste_file_that_is_not_an_ini(tmp_path):

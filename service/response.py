@@ -43,6 +43,9 @@ class Response:
         self.status_code = 200
         self.bodyless = False
         self.ended = False
+        # The app's own Content-Length, once the head is out; body bytes so far.
+        self.declared_length = None
+        self.body_sent = 0
 
     def start_response(self, status, response_headers, exc_info=None):
         self.status_code = code = int(status.split(" ", 1)[0])
@@ -76,7 +79,22 @@ class Response:
             data = b""
         elif self.chunked and data:
             data = b"%x\r\n" % len(data) + data + b"\r\n"
+        elif self.declared_length is not None:
+            data = self._within_declared_length(data)
         self._send(head + data)
+
+    def _within_declared_length(self, data):
+        """Bytes past the app's Content-Length would be read as the next response."""
+        room = self.declared_length - self.body_sent
+        if len(data) > room:
+            self.protocol.close_connection = 1
+            self.protocol.server.log.error(
+                f"App sent more than its Content-Length of "
+                f"{self.declared_length} for {self.protocol.requestline!r}: "
+                "dropped the excess and closed the connection")
+            data = data[:max(room, 0)]
+        self.body_sent += len(data)
+        return data
 
     def end(self):
         """Send the head if it has not gone yet, and end a chunked body, once."""
@@ -84,6 +102,11 @@ class Response:
             self.write(b"")
         if self.chunked and not self.ended:
             self._send(b"0\r\n\r\n")
+        if (self.declared_length is not None and not self.bodyless
+                and self.body_sent < self.declared_length):
+            # The client waits for bytes that will never come: only a close
+            # tells it the response is over (and short).
+            self.protocol.close_connection = 1
         self.ended = True
 
     def _send(self, out):
@@ -97,6 +120,8 @@ class Response:
         names = {header[0].lower() for header in response_headers}
         lines = [_encode_headers(response_headers)]
         _check_status(status)
+        if "content-length" in names:
+            self.declared_length = _content_length(response_headers)
         self.headers_sent.append(1)
         if "date" not in names:
             lines.append(_date_line())
@@ -273,6 +298,13 @@ def _encode_headers(headers):
             or not all(_TOKEN.fullmatch(name) for name, _ in headers)):
         raise ValueError("response header name or value not allowed in HTTP")
     return encoded
+
+
+def _content_length(headers):
+    value = next(str(v) for name, v in headers if name.lower() == "content-length")
+    if not value.isdigit():
+        raise ValueError(f"response Content-Length not a number: {value!r}")
+    return int(value)
 
 
 def _check_status(status):

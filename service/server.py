@@ -252,6 +252,9 @@ def _catch_signals():
     signal.set_wakeup_fd(signals_w, warn_on_full_buffer=False)
     for signum in (signal.SIGTERM, signal.SIGUSR1):
         signal.signal(signum, _record_only)
+    # Blocked since the fork (service.worker): one that came during the
+    # build is delivered now.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGUSR1])
     return signals_r
 
 

@@ -64,12 +64,15 @@ def _leave_supervisor(setup):
     # Until serving, TERM may simply end us: nothing is accepted yet.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     # INT and HUP from a terminal reach the whole process group; only the
-    # supervisor acts on them. USR1 arrives before we can reopen logs.
-    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
+    # supervisor acts on them.
+    for signum in (signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, signal.SIG_IGN)
     # The supervisor blocked signals across the fork; what arrived since
-    # is delivered now, to this process's own dispositions.
-    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    # is delivered now, to this process's own dispositions. USR1 stays
+    # blocked until serving, when logs can be reopened: a logrotate during
+    # a slow build is then acted on, not lost.
+    signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [signal.SIGUSR1])
     inherited = setup.supervisor_only
     inherited.selector.close()
     for sock in inherited.sockets:

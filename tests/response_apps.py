@@ -79,7 +79,19 @@ def _exits(environ, start_response):
     sys.exit("an app calling sys.exit()")
 
 
+def _longer_than_declared(environ, start_response):
+    start_response("200 OK", [("Content-Length", "3")])
+    return [b"abc", b"SMUGGLED"]
+
+
+def _shorter_than_declared(environ, start_response):
+    start_response("200 OK", [("Content-Length", "10")])
+    return [b"abc"]
+
+
 _AWKWARD = {
+    "/longer-than-declared": _longer_than_declared,
+    "/shorter-than-declared": _shorter_than_declared,
     "/write-only": _write_only,
     "/empty-write-between": _empty_write_between,
     "/head-with-body": _head_with_body,

@@ -75,3 +75,16 @@ def test_sys_exit_in_an_app_fails_only_its_request(daemon):
     assert b"sys.exit" not in reply
     assert daemon.workers() == workers
     assert daemon.get("shapes", "/list")[0] == 200
+
+
+def test_body_longer_than_its_content_length_is_cut_and_closed(daemon):
+    reply = talk(daemon, get(b"/longer-than-declared") + get(b"/list"))
+    assert reply.endswith(b"\r\n\r\nabc")
+    assert b"SMUGGLED" not in reply
+    daemon.wait_for_log(r"App sent more than its Content-Length of 3")
+
+
+def test_body_shorter_than_its_content_length_closes_the_connection(daemon):
+    reply = talk(daemon, get(b"/shorter-than-declared") + get(b"/list"))
+    assert reply.endswith(b"\r\n\r\nabc")
+    assert reply.count(b"HTTP/1.1 200") == 1

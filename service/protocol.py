@@ -154,7 +154,7 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
         self.path = head.target
         self.request_version = head.version
         self.requestline = head.request_line
-        self.headers = _Headers(head)
+        self.headers = head
         self.close_connection = not head.keep_alive
 
     def get_environ(self):
@@ -345,22 +345,10 @@ def _continue_writer(env, wfile):
     return {"wfile": None, "wfile_line": None}
 
 
-class _Headers:
-    """A request's fields as eventlet.wsgi reads self.headers."""
-
-    def __init__(self, head):
-        self._headers = head.fields    # get_environ's copy into HTTP_* keys
-        self.get = head.get
-
-    def get_content_type(self):
-        # What the email-based headers of http.server answered when
-        # Content-Type is absent: apps keep seeing the CONTENT_TYPE they saw.
-        return "text/plain"
-
-
-_NO_HEADERS = _Headers(http11.RequestHead(
+# self.headers is what eventlet and service.response call .get() on.
+_NO_HEADERS = http11.RequestHead(
     method="", target="", version="", request_line="", fields=[], first={},
-    content_length=None, chunked=False, keep_alive=False))
+    content_length=None, chunked=False, keep_alive=False)
 
 
 class BadBody(eventlet.wsgi.ChunkReadError):

@@ -97,6 +97,17 @@ class Daemon:
         host, port = self.address(app)
         return http.client.HTTPConnection(host, port, timeout=timeout)
 
+    def raw(self, app, request, half_close=False):
+        """Send raw bytes on a new connection; everything received until the server closes."""
+        with socket.create_connection(self.address(app), timeout=10) as sock:
+            try:
+                sock.sendall(request)
+                if half_close:
+                    sock.shutdown(socket.SHUT_WR)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server answered and closed before reading it all
+            return read_until_close(sock)
+
     def get(self, app, path="/", method="GET", body=None, headers=None):
         conn = self.connection(app)
         try:
@@ -134,6 +145,16 @@ class Daemon:
             for pid in _children(self.pid):
                 _kill(pid)
         self._log_file.close()
+
+
+def read_until_close(sock):
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return data
 
 
 def _children(pid):

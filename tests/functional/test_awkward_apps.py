@@ -1,7 +1,5 @@
 """Apps that answer awkwardly must never corrupt the connection or take the worker down."""
 
-import socket
-
 import pytest
 
 from tests.functional.daemon import write_config
@@ -21,23 +19,13 @@ def daemon(tmp_path, daemons):
                    write_config(tmp_path, {"shapes": {}, "hello": {}}, PASTE))
 
 
-def talk(daemon, request, app="shapes"):
-    """Send raw bytes, read until the server closes; the whole reply."""
-    with socket.create_connection(daemon.address(app), timeout=10) as sock:
-        sock.sendall(request)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    return data
-
-
 def get(path, method=b"GET", close=False):
     return (method + b" " + path + b" HTTP/1.1\r\nHost: x\r\n"
             + (b"Connection: close\r\n" if close else b"") + b"\r\n")
 
 
 def test_head_never_sends_the_body_an_app_returns(daemon):
-    reply = talk(daemon, get(b"/head-with-body", b"HEAD") + get(b"/list", close=True))
+    reply = daemon.raw("shapes", get(b"/head-with-body", b"HEAD") + get(b"/list", close=True))
     first, _, rest = reply.partition(b"\r\n\r\n")
     assert first.startswith(b"HTTP/1.1 200")
     assert rest.startswith(b"HTTP/1.1 200"), rest[:80]
@@ -45,13 +33,13 @@ def test_head_never_sends_the_body_an_app_returns(daemon):
 
 
 def test_write_callable_body_is_terminated(daemon):
-    reply = talk(daemon, get(b"/write-only") + get(b"/list", close=True))
+    reply = daemon.raw("shapes", get(b"/write-only") + get(b"/list", close=True))
     assert b"Transfer-Encoding: chunked" in reply
     assert b"\r\n\r\n3\r\nabc\r\n0\r\n\r\nHTTP/1.1 200" in reply
 
 
 def test_empty_write_does_not_end_a_chunked_body(daemon):
-    reply = talk(daemon, get(b"/empty-write-between", close=True))
+    reply = daemon.raw("shapes", get(b"/empty-write-between", close=True))
     assert reply.endswith(b"\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n")
 
 
@@ -62,7 +50,7 @@ def test_empty_write_does_not_end_a_chunked_body(daemon):
 ])
 def test_crlf_from_an_app_never_forges_a_header(daemon, path):
     workers = daemon.workers()
-    reply = talk(daemon, get(path, close=True))
+    reply = daemon.raw("shapes", get(path, close=True))
     assert reply.startswith(b"HTTP/1.1 500")
     assert b"evil" not in reply.lower()
     assert daemon.workers() == workers
@@ -70,7 +58,7 @@ def test_crlf_from_an_app_never_forges_a_header(daemon, path):
 
 def test_sys_exit_in_an_app_fails_only_its_request(daemon):
     workers = daemon.workers()
-    reply = talk(daemon, get(b"/exits", close=True))
+    reply = daemon.raw("shapes", get(b"/exits", close=True))
     assert reply.startswith(b"HTTP/1.1 500")
     assert b"sys.exit" not in reply
     assert daemon.workers() == workers
@@ -78,13 +66,13 @@ def test_sys_exit_in_an_app_fails_only_its_request(daemon):
 
 
 def test_body_longer_than_its_content_length_is_cut_and_closed(daemon):
-    reply = talk(daemon, get(b"/longer-than-declared") + get(b"/list"))
+    reply = daemon.raw("shapes", get(b"/longer-than-declared") + get(b"/list"))
     assert reply.endswith(b"\r\n\r\nabc")
     assert b"SMUGGLED" not in reply
     daemon.wait_for_log(r"App sent more than its Content-Length of 3")
 
 
 def test_body_shorter_than_its_content_length_closes_the_connection(daemon):
-    reply = talk(daemon, get(b"/shorter-than-declared") + get(b"/list"))
+    reply = daemon.raw("shapes", get(b"/shorter-than-declared") + get(b"/list"))
     assert reply.endswith(b"\r\n\r\nabc")
     assert reply.count(b"HTTP/1.1 200") == 1

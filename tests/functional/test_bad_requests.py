@@ -13,7 +13,7 @@ import socket
 
 import pytest
 
-from tests.functional.daemon import Daemon, wait_until, write_config
+from tests.functional.daemon import Daemon, read_until_close, wait_until, write_config
 
 PASTE = """
     [app:hello]
@@ -251,19 +251,19 @@ def test_client_leaving_mid_body_does_not_reach_the_app_as_a_body(served):
 
 def test_client_that_sends_nothing_is_closed(served):
     with socket.create_connection(served.address("hello"), timeout=10) as sock:
-        assert read_all(sock) == b""
+        assert read_until_close(sock) == b""
 
 
 def test_client_that_stops_mid_head_gets_408(served):
     with socket.create_connection(served.address("hello"), timeout=10) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
-        assert_refused(read_all(sock), 408)
+        assert_refused(read_until_close(sock), 408)
 
 
 def test_client_that_stops_mid_body_gets_408(served):
     with socket.create_connection(served.address("echo"), timeout=10) as sock:
         sock.sendall(head("POST / HTTP/1.1", "Content-Length: 10") + b"hello")
-        assert_refused(read_all(sock), 408)
+        assert_refused(read_until_close(sock), 408)
 
 
 def test_app_exception_is_a_500_with_an_empty_body(served):
@@ -340,25 +340,7 @@ def test_idle_and_half_sent_connections_do_not_starve_the_pool(
 # Helpers.
 
 def exchange(daemon, app, request, half_close=False):
-    """Send `request` on a new connection; everything received until the server closes."""
-    with socket.create_connection(daemon.address(app), timeout=10) as sock:
-        try:
-            sock.sendall(request)
-            if half_close:
-                sock.shutdown(socket.SHUT_WR)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server answered and closed before reading it all
-        return read_all(sock)
-
-
-def read_all(sock):
-    data = b""
-    try:
-        while chunk := sock.recv(65536):
-            data += chunk
-    except ConnectionResetError:
-        pass
-    return data
+    return daemon.raw(app, request, half_close)
 
 
 def status_of(reply):

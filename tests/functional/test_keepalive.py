@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from tests.functional.daemon import write_config
+from tests.functional.daemon import read_until_close, write_config
 
 PASTE = """
     [app:hello]
@@ -62,9 +62,7 @@ def test_pipelined_requests_are_answered_in_order(daemon):
     with socket.create_connection(daemon.address("hello"), timeout=10) as sock:
         sock.sendall(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\n" * 2
                      + b"GET /3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
+        data = read_until_close(sock)
     assert data.count(b"HTTP/1.1 200 OK") == 3
 
 

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from tests.functional.daemon import write_config
+from tests.functional.daemon import read_until_close, write_config
 
 PASTE = """
     [app:shapes]
@@ -24,17 +24,6 @@ def shapes(tmp_path, daemons):
     return daemons(tmp_path, "--config-file", conf)
 
 
-def _exchange(daemon, app, request):
-    with socket.create_connection(daemon.address(app), timeout=10) as sock:
-        sock.sendall(request)
-        parts = []
-        while True:
-            data = sock.recv(65536)
-            if not data:
-                return b"".join(parts)
-            parts.append(data)
-
-
 def _split(reply):
     head, _, body = reply.partition(b"\r\n\r\n")
     status, *lines = head.decode("latin-1").split("\r\n")
@@ -42,8 +31,7 @@ def _split(reply):
 
 
 def test_list_body_gets_content_length_and_a_date(shapes):
-    status, headers, body = _split(_exchange(
-        shapes, "shapes", b"GET /list HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    status, headers, body = _split(shapes.raw("shapes", b"GET /list HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
     assert status == "HTTP/1.1 200 OK"
     assert ("Content-Length", "6") in headers and body == b"a list"
     date = dict(headers)["Date"]
@@ -52,50 +40,44 @@ def test_list_body_gets_content_length_and_a_date(shapes):
 
 
 def test_app_date_header_is_not_repeated(shapes):
-    _, headers, _ = _split(_exchange(
-        shapes, "shapes", b"GET /own-date HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    _, headers, _ = _split(shapes.raw("shapes", b"GET /own-date HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
     assert [value for name, value in headers if name.lower() == "date"] == [
         "Thu, 01 Jan 2004 00:00:00 GMT"]
 
 
 def test_generator_body_is_chunked_for_http11(shapes):
-    _, headers, body = _split(_exchange(
-        shapes, "shapes", b"GET /generator HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    _, headers, body = _split(shapes.raw("shapes", b"GET /generator HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
     assert ("Transfer-Encoding", "chunked") in headers
     assert body == b"d\r\none two three\r\n0\r\n\r\n"
 
 
 def test_generator_body_for_http10_ends_with_the_connection(shapes):
-    _, headers, body = _split(_exchange(
-        shapes, "shapes", b"GET /generator HTTP/1.0\r\n\r\n"))
+    _, headers, body = _split(shapes.raw("shapes", b"GET /generator HTTP/1.0\r\n\r\n"))
     assert "Transfer-Encoding" not in dict(headers)
     assert ("Connection", "close") in headers and body == b"one two three"
 
 
 def test_write_callable_and_returned_body(shapes):
-    _, headers, body = _split(_exchange(
-        shapes, "shapes", b"GET /write HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    _, headers, body = _split(shapes.raw("shapes", b"GET /write HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
     assert body == b"8\r\nwritten \r\nc\r\nand returned\r\n0\r\n\r\n"
 
 
 def test_header_names_are_capitalized_and_values_kept(shapes):
-    _, headers, _ = _split(_exchange(
-        shapes, "shapes", b"GET /mixed-case HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    _, headers, _ = _split(shapes.raw("shapes", b"GET /mixed-case HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
     assert ("X-Mixed-Case", "Value-Kept") in headers
     assert ("Content-Type", "text/plain") in headers
 
 
 def test_head_and_204_get_no_body_framing(shapes):
     """Neither Content-Length nor chunking is added where no body is expected."""
-    reply = _exchange(shapes, "shapes",
+    reply = shapes.raw("shapes",
                       b"GET /no-content HTTP/1.1\r\nHost: x\r\n\r\n"
                       b"GET /list HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     no_content, _, rest = reply.partition(b"\r\n\r\n")
     assert no_content.startswith(b"HTTP/1.1 204 No Content\r\n")
     assert b"Content-Length" not in no_content and b"chunked" not in no_content
     assert rest.startswith(b"HTTP/1.1 200 OK\r\n") and rest.endswith(b"a list")
-    _, headers, _ = _split(_exchange(
-        shapes, "shapes", b"HEAD /generator HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    _, headers, _ = _split(shapes.raw("shapes", b"HEAD /generator HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
     assert "Content-Length" not in dict(headers)
     assert "Transfer-Encoding" not in dict(headers)
 
@@ -118,14 +100,9 @@ def test_custom_access_log_format_shows_every_field(tmp_path, daemons):
     daemon = daemons(tmp_path, "--config-file", conf)
     with socket.create_connection(daemon.address("shapes"), timeout=10) as sock:
         sock.sendall(b"GET /list?q=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        reply = b""
-        while True:
-            data = sock.recv(65536)
-            if not data:
-                break
-            reply += data
+        reply = read_until_close(sock)
         client_port = sock.getsockname()[1]
-    line = daemon.wait_for_log(
+    daemon.wait_for_log(
         r"\[shapes\] 127\.0\.0\.1:(\d+) \[(\d\d/\w{3}/\d{4} \d\d:\d\d:\d\d)\] "
         r'"GET /list\?q=1 HTTP/1\.1" 200 (\d+) \d+\.\d{3}')
     match = re.search(r"127\.0\.0\.1:(\d+) \[[^]]+\] \"GET /list\?q=1 HTTP/1\.1\" 200 (\d+)",

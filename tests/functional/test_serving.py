@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from tests.functional.daemon import REPO, write_config
+from tests.functional.daemon import REPO, read_until_close, write_config
 
 ETC = os.path.join(REPO, "etc")
 
@@ -110,7 +110,7 @@ def test_ipv6_listen(tmp_path, daemons):
 def test_chunked_upload(tmp_path, daemons):
     conf = write_config(tmp_path, {"echo": {}}, FIXTURE_PASTE)
     daemon = daemons(tmp_path, "--config-file", conf)
-    reply = _raw(daemon, b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+    reply = daemon.raw("echo", b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                          b"Connection: close\r\n\r\n"
                          b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
     assert reply.startswith(b"HTTP/1.1 200")
@@ -125,7 +125,7 @@ def test_expect_100_continue(tmp_path, daemons):
                      b"Expect: 100-continue\r\nConnection: close\r\n\r\n")
         assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n")
         sock.sendall(b"ping")
-        assert _read_all(sock).endswith(b"4 bytes: ping")
+        assert read_until_close(sock).endswith(b"4 bytes: ping")
 
 
 def test_keep_alive_serves_several_requests_on_one_connection(tmp_path, daemons):
@@ -149,19 +149,6 @@ def test_console_script_reports_version(tmp_path):
                             text=True, timeout=30)
     assert result.returncode == 0
     assert __version__ in result.stdout + result.stderr
-
-
-def _raw(daemon, request):
-    with socket.create_connection(daemon.address("echo"), timeout=10) as sock:
-        sock.sendall(request)
-        return _read_all(sock)
-
-
-def _read_all(sock):
-    data = b""
-    while chunk := sock.recv(65536):
-        data += chunk
-    return data
 
 
 def _listening_ports(pid):

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.functional.daemon import write_config
+from tests.functional.daemon import read_until_close, write_config
 from tests.functional.test_config_errors import assert_config_error
 
 PASTE = """
@@ -57,9 +57,7 @@ def https_get(daemon, context, path="/"):
         with context.wrap_socket(raw, server_hostname="127.0.0.1") as sock:
             sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
                          .encode())
-            data = b""
-            while chunk := sock.recv(65536):
-                data += chunk
+            data = read_until_close(sock)
     head, _, body = data.partition(b"\r\n\r\n")
     return head.split(b"\r\n")[0], body
 

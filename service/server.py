@@ -27,7 +27,6 @@ from service import logs
 from service import protocol
 
 LOG = logging.getLogger(__name__)
-ACCESS_LOG = logging.getLogger("service.access")
 
 # During a drain, an idle keep-alive connection gets this long to send one
 # last request (answered with `Connection: close`) before it is closed: a
@@ -153,17 +152,12 @@ class ServerLog:
     Access lines do not pass here: service.accesslog writes them.
     """
 
-    def __init__(self):
-        self._own_prefix = f"({os.getpid()}) "
-
     def info(self, message, *args, **kwargs):
         if message.startswith("Traceback"):
             LOG.error("Request failed with an unhandled exception:\n%s",
                       message.rstrip())
-        elif message.startswith(self._own_prefix):
-            LOG.debug(message)
         else:
-            ACCESS_LOG.info(message)
+            LOG.debug(message)  # "wsgi starting up", "wsgi exited"
 
     def debug(self, message, *args, **kwargs):
         LOG.debug(message)

@@ -19,6 +19,7 @@ that is already sending.
 import dataclasses
 import logging
 import socket
+import socketserver
 import sys
 import time
 import urllib.parse
@@ -29,6 +30,7 @@ import eventlet.wsgi
 from eventlet import support
 
 from service import http11
+from service import parking
 from service import response
 
 LOG = logging.getLogger(__name__)
@@ -56,6 +58,8 @@ class Serving:
     # The listening socket's (host, port) when every connection's local
     # address is that one (not a wildcard): no getsockname() per connection.
     server_address: tuple = None
+    # A parking.ParkingLot, or None where connections never park (TLS).
+    parking: object = None
 
 
 class HttpProtocol(eventlet.wsgi.HttpProtocol):
@@ -73,6 +77,7 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
         self.head_limits = serving.head_limits
         self.headers = _NO_HEADERS
         self.refused = False
+        self.parked = False
         connections.opened(self)
         try:
             super().__init__(conn_state, server)
@@ -91,11 +96,9 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
     def handle_one_request(self):
         if self.server.max_http_version:
             self.protocol_version = self.server.max_http_version
-        if self.requests_read:
-            # NOTE: a keep-alive client's next request is often already
-            # here, so reading it would not yield: without this, one busy
-            # connection keeps every other one of this worker waiting.
-            eventlet.sleep(0)
+        if self.requests_read and not self._next_request_coming():
+            self.close_connection = True
+            return
         self.requests_read += 1
         head = self._receive_head()
         if head is None:
@@ -112,6 +115,47 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
                 raise
         finally:
             self.server.outstanding_requests -= 1
+
+    def _next_request_coming(self):
+        """Wait for a keep-alive client's next request; False once the connection is parked."""
+        lot = self.serving.parking
+        if lot is None:
+            eventlet.sleep(0)  # see below: the buffered bytes may be a request
+            return True
+        sock = self.connection
+        self.idle_since = time.monotonic()
+        sock.settimeout(0.0)
+        try:
+            buffered = self.rfile.peek(1)
+        except OSError:
+            return True  # reading the request line meets it again
+        finally:
+            sock.settimeout(self.server.socket_timeout)
+        if buffered:
+            # NOTE: the next request was here before this one was answered,
+            # so reading it does not yield: without a yield, one pipelining
+            # or fast connection keeps every other one of this worker waiting.
+            eventlet.sleep(0)
+            return True
+        park_after = parking.PARK_AFTER_SECONDS
+        timeout = self.server.socket_timeout
+        if (timeout is not None and timeout <= park_after) or self.connections.draining:
+            return True  # the usual read: it times out, or the drain ends it
+        try:
+            eventlet.hubs.trampoline(sock.fileno(), read=True, timeout=park_after,
+                                     timeout_exc=_StillIdle)
+        except _StillIdle:
+            if self.connections.draining:
+                return True
+            lot.park(sock, self.client_address, self.idle_since)
+            self.parked = True
+            # eventlet.wsgi.server closes this state's socket when the green
+            # thread ends: the parking lot holds it now.
+            self.conn_state[1] = parking.HANDED_OFF
+            return False
+        except eventlet.hubs.IOClosed:
+            pass  # reading the request line meets it again
+        return True
 
     def _receive_head(self):
         """The next request's head; None when the connection is done (closed, or refused)."""
@@ -262,6 +306,13 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
             self.access_log.log(self, status, length, seconds)
 
     def finish(self):
+        if self.parked:
+            # Only this protocol's files end: the socket is parked.
+            try:
+                socketserver.StreamRequestHandler.finish(self)
+            except OSError:
+                pass  # nothing is left to flush: the last response went out
+            return
         if self.refused:
             self._linger()
         super().finish()
@@ -299,6 +350,10 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
     def close_if_idle(self):
         if self.idle_since is not None:
             eventlet.greenio.shutdown_safe(self.connection)
+
+
+class _StillIdle(Exception):
+    """A keep-alive client has sent nothing for parking.PARK_AFTER_SECONDS."""
 
 
 # What an environ key is for a request header name (eventlet's naming).

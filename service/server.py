@@ -24,6 +24,7 @@ from eventlet.green import select as green_select
 from service import accesslog
 from service import http11
 from service import logs
+from service import parking
 from service import protocol
 
 LOG = logging.getLogger(__name__)
@@ -81,6 +82,14 @@ class Connections:
 
     def closed(self, conn):
         self.open.discard(conn)
+
+    def parked(self, parked):
+        self.open.add(parked)
+
+    def resumed(self, parked):
+        # Its new HttpProtocol reports itself opened once its green thread runs.
+        self.open.discard(parked)
+        self.starting += 1
 
     def drain(self):
         """Finish in-flight requests, close idle connections after a grace; return when none is left."""
@@ -175,6 +184,8 @@ class AppServer:
         self.connections = Connections(settings.pool_size)
         self.listener = Listener(sock, self.connections, tls_context)
         self.environ = _HTTPS_ENVIRON if tls_context else None
+        self.tls = tls_context is not None
+        self.pool = eventlet.GreenPool(MAX_CONNECTIONS)
         self.head_limits = http11.HeadLimits.for_max_header_line(
             settings.max_header_line)
         self.access_log = accesslog.AccessLog(settings.log_format)
@@ -197,7 +208,7 @@ class AppServer:
             self.listener, self.app,
             log=ServerLog(),
             log_format=self.settings.log_format,
-            custom_pool=eventlet.GreenPool(MAX_CONNECTIONS),
+            custom_pool=self.pool,
             protocol=self._protocol,
             keepalive=self.settings.keep_alive,
             environ=self.environ,
@@ -210,7 +221,12 @@ class AppServer:
         if self._serving is None:
             self._serving = protocol.Serving(
                 self.connections, self.head_limits, self.access_log,
-                server.get_environ(), _fixed_local_address(self.listener))
+                server.get_environ(), _fixed_local_address(self.listener),
+                # A TLS connection may hold decrypted bytes that its socket
+                # no longer shows as readable: it waits in its green thread.
+                parking=None if self.tls else parking.ParkingLot(
+                    server, self.pool, self.connections,
+                    self.settings.client_socket_timeout))
         try:
             return protocol.HttpProtocol(conn_state, server, self._serving)
         except ssl.SSLError as exc:

@@ -180,6 +180,26 @@ def _kill(pid):
         pass
 
 
+def open_sockets(pid):
+    """How many sockets process `pid` has open."""
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except OSError:
+            pass  # closed since listed
+    return count
+
+
+def rss_kib(pid):
+    """Resident memory of process `pid`, in KiB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for process {pid}")
+
+
 def pid_alive(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:

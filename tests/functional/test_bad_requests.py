@@ -6,14 +6,13 @@ answer, that the app's worker is the same process, and that the next client
 is served.
 """
 
-import os
 import re
-import resource
 import socket
 
 import pytest
 
-from tests.functional.daemon import Daemon, read_until_close, wait_until, write_config
+from tests.functional.daemon import (
+    Daemon, open_sockets, read_until_close, wait_until, write_config)
 
 PASTE = """
     [app:hello]
@@ -303,21 +302,9 @@ def test_server_protocol_is_the_version_the_client_spoke(tmp_path, daemons):
 IDLE_CONNECTIONS = 1000
 
 
-@pytest.fixture
-def many_files():
-    """Room for IDLE_CONNECTIONS sockets here and in the daemon, which inherits the limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    needed = IDLE_CONNECTIONS + 500
-    if hard != resource.RLIM_INFINITY and hard < needed:
-        pytest.skip(f"the hard open-file limit {hard} is below {needed}")
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
-    yield
-    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-
-
 def test_idle_and_half_sent_connections_do_not_starve_the_pool(
-        tmp_path, daemons, many_files):
+        tmp_path, daemons, room_for_sockets):
+    room_for_sockets(IDLE_CONNECTIONS)
     conf = write_config(tmp_path, {"hello": {}}, PASTE,
                         {"wsgi_default_pool_size": 100, "client_socket_timeout": 0})
     daemon = daemons(tmp_path, "--config-file", conf)
@@ -329,7 +316,7 @@ def test_idle_and_half_sent_connections_do_not_starve_the_pool(
             if n % 2:
                 sock.sendall(b"GET /half HTTP/1.1\r\nHost: x\r\n")
             held.append(sock)
-        wait_until(lambda: _open_sockets(worker) >= IDLE_CONNECTIONS, timeout=30,
+        wait_until(lambda: open_sockets(worker) >= IDLE_CONNECTIONS, timeout=30,
                    message=f"the worker to hold {IDLE_CONNECTIONS} connections")
         assert daemon.get("hello", "/")[0] == 200
     finally:
@@ -356,13 +343,3 @@ def assert_refused(reply, status):
     assert b"\r\nConnection: close" in response_head
     assert reply.count(b"HTTP/1.1 ") == 1
     assert len(body) < 100 and b"Traceback" not in body and b"Error" not in body
-
-
-def _open_sockets(pid):
-    count = 0
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
-        except OSError:
-            pass  # closed since listed
-    return count

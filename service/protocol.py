@@ -118,9 +118,13 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
 
     def _next_request_coming(self):
         """Wait for a keep-alive client's next request; False once the connection is parked."""
+        # NOTE: a keep-alive client's next request is often here already,
+        # and reading it would not yield: without this, one busy connection
+        # keeps every other one of this worker waiting. By the time this
+        # one runs again, its client has usually sent the next request.
+        eventlet.sleep(0)
         lot = self.serving.parking
         if lot is None:
-            eventlet.sleep(0)  # see below: the buffered bytes may be a request
             return True
         sock = self.connection
         self.idle_since = time.monotonic()
@@ -132,10 +136,6 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
         finally:
             sock.settimeout(self.server.socket_timeout)
         if buffered:
-            # NOTE: the next request was here before this one was answered,
-            # so reading it does not yield: without a yield, one pipelining
-            # or fast connection keeps every other one of this worker waiting.
-            eventlet.sleep(0)
             return True
         park_after = parking.PARK_AFTER_SECONDS
         timeout = self.server.socket_timeout

@@ -8,8 +8,6 @@ import signal
 import socket
 import time
 
-import pytest
-
 from tests.functional.daemon import (
     open_sockets, port_is_closed, rss_kib, wait_until, write_config)
 from tests.functional.test_keepalive import exchange

@@ -190,6 +190,7 @@ class AppServer:
             settings.max_header_line)
         self.access_log = accesslog.AccessLog(settings.log_format)
         logs.cache_timestamps()
+        logs.skip_thread_names()
         self._serving = None
 
     def serve(self, lifeline_fd):

@@ -1,6 +1,7 @@
 """Logging through oslo.log, in the supervisor and every worker, each line naming its app."""
 
 import json
+import textwrap
 
 from tests.functional.daemon import write_config
 
@@ -49,4 +50,35 @@ def test_json_lines(tmp_path, daemons):
     assert len(access) == 1
     assert access[0]["message"].startswith("[hello] 127.0.0.1")
     assert access[0]["process"] == worker
+    # Workers skip thread names only where no format shows them.
+    assert access[0]["thread_name"]
     assert any(r["name"] == "service.supervisor" for r in records)
+
+
+def test_a_format_that_shows_thread_names_gets_them(tmp_path, daemons):
+    log = tmp_path / "svc.log"
+    logging_conf = tmp_path / "logging.conf"
+    logging_conf.write_text(textwrap.dedent(f"""\
+        [loggers]
+        keys = root
+        [handlers]
+        keys = file
+        [formatters]
+        keys = threads
+        [logger_root]
+        level = INFO
+        handlers = file
+        [handler_file]
+        class = FileHandler
+        args = ('{log}',)
+        formatter = threads
+        [formatter_threads]
+        format = %(process)d thread=%(threadName)s %(message)s
+    """))
+    conf = write_config(tmp_path, {"hello": {}}, PASTE,
+                        defaults={"log_config_append": logging_conf})
+    daemon = daemons(tmp_path, "--config-file", conf, log_path=str(log))
+    daemon.get("hello", "/threads")
+    daemon.wait_for_log(r'"GET /threads HTTP/1\.1"')
+    [line] = [line for line in log.read_text().splitlines() if "/threads" in line]
+    assert "thread=" in line and "thread=None" not in line

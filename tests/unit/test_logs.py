@@ -1,6 +1,7 @@
 """service.logs: timestamps made once a second read exactly as oslo.log makes them."""
 
 import logging
+import logging.handlers
 import random
 import time
 
@@ -68,3 +69,49 @@ def test_whole_lines_are_the_same(formatter_pair):
     plain, cached = formatter_pair
     for created in _timestamps()[::50]:
         assert cached.format(_record(created)) == plain.format(_record(created))
+
+
+def _oslo_conf(**overrides):
+    conf = cfg.ConfigOpts()
+    log.register_options(conf)
+    conf([])
+    for name, value in overrides.items():
+        conf.set_override(name, value)
+    return conf
+
+
+def _handler(formatter, handler_type=logging.StreamHandler, *args):
+    handler = handler_type(*args)
+    handler.setFormatter(formatter)
+    return handler
+
+
+def test_thread_names_are_skipped_when_oslo_formats_do_not_show_them():
+    handlers = [_handler(formatters.ContextFormatter(config=_oslo_conf())),
+                _handler(logging.Formatter("%(asctime)s %(message)s"),
+                         logging.FileHandler, "/dev/null")]
+    assert not logs.may_show_threads(handlers)
+
+
+@pytest.mark.parametrize("formatter", [
+    lambda: formatters.ContextFormatter(config=_oslo_conf(
+        logging_default_format_string="%(threadName)s %(message)s")),
+    lambda: formatters.ContextFormatter(config=_oslo_conf(
+        logging_debug_format_suffix="%(thread)d")),
+    lambda: logging.Formatter("%(asctime)s %(threadName)s %(message)s"),
+    lambda: formatters.JSONFormatter(),
+], ids=["oslo-default-format", "oslo-debug-suffix", "stdlib-format", "json"])
+def test_thread_names_are_kept_when_a_format_may_show_them(formatter):
+    handlers = [_handler(formatters.ContextFormatter(config=_oslo_conf())),
+                _handler(formatter())]
+    assert logs.may_show_threads(handlers)
+
+
+def test_thread_names_are_kept_for_handlers_that_see_whole_records():
+    # A syslog or journal handler, or a filter, may use any field of the record.
+    assert logs.may_show_threads([_handler(
+        formatters.ContextFormatter(config=_oslo_conf()),
+        logging.handlers.MemoryHandler, 10)])
+    filtered = _handler(logging.Formatter("%(message)s"))
+    filtered.addFilter(lambda record: True)
+    assert logs.may_show_threads([filtered])

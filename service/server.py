@@ -22,6 +22,7 @@ from eventlet import semaphore
 from eventlet.green import select as green_select
 
 from service import accesslog
+from service import balance
 from service import http11
 from service import logs
 from service import parking
@@ -63,16 +64,26 @@ class StopAccepting(Exception):
 class Connections:
     """The worker's open client connections, and the drain that ends them."""
 
-    def __init__(self, pool_size):
+    def __init__(self, pool_size, seat):
         # Accepted, but their green thread has not started: drain waits for them too.
         self.starting = 0
         self.open = set()
         self.draining = False
         self.request_slots = semaphore.Semaphore(pool_size)
         self.drained = event.Event()
+        # Where this worker posts how many connections it holds, for its
+        # siblings (service.balance).
+        self._seat = seat
+
+    def held(self):
+        return len(self.open) + self.starting
+
+    def accepting(self):
+        self._seat.post(self.held())
 
     def accepted(self):
         self.starting += 1
+        self._seat.post(self.held())
 
     def opened(self, conn):
         self.starting -= 1
@@ -82,6 +93,8 @@ class Connections:
 
     def closed(self, conn):
         self.open.discard(conn)
+        if not self.draining:
+            self._seat.post(self.held())
 
     def parked(self, parked):
         self.open.add(parked)
@@ -94,6 +107,7 @@ class Connections:
     def drain(self):
         """Finish in-flight requests, close idle connections after a grace; return when none is left."""
         self.draining = True
+        self._seat.leave()
         started = time.monotonic()
         for conn in self.open:
             conn.stop_keeping_alive()
@@ -111,14 +125,16 @@ class Connections:
 class Listener:
     """The listening socket as eventlet.wsgi.server sees it: accept() until StopAccepting."""
 
-    def __init__(self, sock, connections, tls_context=None):
+    def __init__(self, sock, connections, seat, tls_context=None):
         self._sock = greenio.GreenSocket(sock)
         self._connections = connections
         self._tls_context = tls_context
+        self._turns = balance.Turns(seat, connections.held, eventlet.sleep)
 
     def accept(self):
         while True:
             try:
+                self._turns.wait()
                 client, address = self._sock.accept()
                 self._connections.accepted()
                 return self._secure(client), address
@@ -178,11 +194,11 @@ class ServerLog:
 class AppServer:
     """One app on one listening socket until a stop signal or the supervisor's death."""
 
-    def __init__(self, app, sock, settings, tls_context=None):
+    def __init__(self, app, sock, settings, tls_context, seat):
         self.app = app
         self.settings = settings
-        self.connections = Connections(settings.pool_size)
-        self.listener = Listener(sock, self.connections, tls_context)
+        self.connections = Connections(settings.pool_size, seat)
+        self.listener = Listener(sock, self.connections, seat, tls_context)
         self.environ = _HTTPS_ENVIRON if tls_context else None
         self.tls = tls_context is not None
         self.pool = eventlet.GreenPool(MAX_CONNECTIONS)
@@ -195,6 +211,7 @@ class AppServer:
 
     def serve(self, lifeline_fd):
         signals_r = _catch_signals()
+        self.connections.accepting()
         server_thread = eventlet.spawn(self._run_wsgi_server)
         self._wait_for_stop(signals_r, lifeline_fd)
         server_thread.kill(StopAccepting())

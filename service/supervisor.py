@@ -13,6 +13,7 @@ import selectors
 import signal
 import time
 
+from service import balance
 from service import lifecycle
 from service import logs
 from service import notify
@@ -34,6 +35,8 @@ class Generation:
     number: int
     plan: object
     sockets: dict
+    # App name -> balance.AcceptBoard shared by that app's workers.
+    boards: dict
 
     def socket_for(self, app):
         return self.sockets[sockets.socket_key(app)]
@@ -44,6 +47,8 @@ class Supervisor:
         self._first_plan = plan
         self._reread_plan = reread_plan
         self._workers = {}
+        # pid -> that worker's balance.Seat
+        self._seats = {}
         self._health = {}
         self._current = None
         self._pending = None
@@ -159,6 +164,8 @@ class Supervisor:
                 return
             worker_ = self._workers.pop(pid, None)
             if worker_ is not None:
+                # Its siblings must not wait for it to take connections.
+                self._seats.pop(pid).leave()
                 self._on_death(worker_, status)
 
     def _on_death(self, worker_, status):
@@ -248,7 +255,8 @@ class Supervisor:
         existing = self._current.sockets if self._current else {}
         bound = sockets.bind_all(plan.apps, plan.sockets, existing)
         self._generations += 1
-        self._pending = Generation(self._generations, plan, bound)
+        boards = {app.name: balance.AcceptBoard(app.workers) for app in plan.apps}
+        self._pending = Generation(self._generations, plan, bound, boards)
         for app in plan.apps:
             url = sockets.url(self._pending.socket_for(app), bool(app.tls))
             LOG.info("App %s: %s with %d worker(s) (generation %d)",
@@ -362,6 +370,7 @@ class Supervisor:
 
     def _spawn(self, gen, app, index):
         listener = gen.socket_for(app)
+        board = gen.boards[app.name]
         # NOTE: a signal sent to the new child before it has left our
         # handlers and wake-up fd behind would land in our loop as if sent
         # to us (a TERM to a brand-new worker became a stop of the daemon).
@@ -376,13 +385,14 @@ class Supervisor:
         if pid == 0:
             worker.run(worker.WorkerSetup(
                 app=app, generation=gen.number, plan=gen.plan,
-                listener=listener, reports_fd=self._reports_w,
-                lifeline_fd=self._lifeline_r,
+                listener=listener, seat=board.seat(index),
+                reports_fd=self._reports_w, lifeline_fd=self._lifeline_r,
                 supervisor_only=self._inherited_by(listener)))
         signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)
         self._workers[pid] = lifecycle.Worker(
             pid=pid, app=app.name, index=index, generation=gen.number,
             started_at=time.monotonic())
+        self._seats[pid] = board.seat(index)
         LOG.debug("Started worker %d of app %s (generation %d)",
                   pid, app.name, gen.number)
 

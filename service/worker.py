@@ -39,6 +39,7 @@ class WorkerSetup:
     generation: int
     plan: object
     listener: object
+    seat: object            # balance.Seat: this worker's slot on its app's board
     reports_fd: int
     lifeline_fd: int
     supervisor_only: Inherited
@@ -98,7 +99,7 @@ def _build_and_serve(setup):
     tls_context = (tls.server_context(setup.app.name, setup.app.tls)
                    if setup.app.tls else None)
     app_server = server.AppServer(app, setup.listener, setup.plan.wsgi,
-                                  tls_context)
+                                  tls_context, setup.seat)
     try:
         _report(setup, "ready")
     except BrokenPipeError:

@@ -1,12 +1,13 @@
-"""Workers: dead ones are replaced, crash loops back off, other apps never notice."""
+"""Workers: dead ones are replaced, crash loops back off, other apps never notice; they share connections out."""
 
+import os
 import re
 import signal
-import os
+import socket
 import threading
 import time
 
-from tests.functional.daemon import wait_until, write_config
+from tests.functional.daemon import open_sockets, read_until_close, wait_until, write_config
 
 PASTE = """
     [app:hello]
@@ -75,3 +76,41 @@ def test_crash_loop_backs_off_and_other_apps_never_notice(tmp_path, daemons):
     assert "App suicidal keeps losing workers: next one in" in daemon.log()
     assert hello_failures == []
     assert set(daemon.workers("hello")) == hello_workers
+
+
+BURST = 50
+
+
+def test_a_burst_of_connections_is_shared_out_between_workers(tmp_path, daemons):
+    conf = write_config(tmp_path, {"hello": {"workers": 2}}, PASTE)
+    daemon = daemons(tmp_path, "--config-file", conf)
+    workers = list(daemon.workers("hello"))
+    before = {pid: open_sockets(pid) for pid in workers}
+    for _ in range(10):
+        assert daemon.get("hello")[0] == 200
+    wait_until(lambda: before == {pid: open_sockets(pid) for pid in workers},
+               message="the workers to close the warm-up connections")
+    # All at once, as a proxy opening its pool or a load test does: the
+    # first worker to wake would otherwise take most of them.
+    burst = []
+    try:
+        for _ in range(BURST):
+            sock = socket.socket()
+            sock.setblocking(False)
+            sock.connect_ex(daemon.address("hello"))
+            burst.append(sock)
+
+        def held():
+            return {pid: open_sockets(pid) - before[pid] for pid in workers}
+        wait_until(lambda: sum(held().values()) == BURST,
+                   message=f"the workers to accept all {BURST} connections")
+        assert min(held().values()) >= 20, held()
+        # Each of them is served.
+        for sock in burst:
+            sock.setblocking(True)
+            sock.settimeout(10)
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert read_until_close(sock).startswith(b"HTTP/1.1 200")
+    finally:
+        for sock in burst:
+            sock.close()

@@ -29,13 +29,15 @@ NOT_ACCEPTING = -1
 SLACK_CONNECTIONS = 2
 SLACK_SHARE = 8
 # A worker ahead yields (its own connections go on being served) and looks
-# again, at first at once, then every NAP_SECONDS. If the board does not
-# change for IDLE_SIBLINGS_SECONDS (a sibling woken by a burst may wait that
-# long for a CPU), its siblings are busy or stuck, and it stops waiting for
-# them for IGNORE_IDLE_SIBLINGS_SECONDS.
+# again, at first at once, then every NAP_SECONDS. If its least busy
+# sibling takes nothing for IDLE_SIBLINGS_SECONDS (a sibling woken by a
+# burst may wait that long for a CPU), that sibling is busy or stuck, and
+# the worker stops waiting for its siblings for IGNORE_IDLE_SIBLINGS_SECONDS.
+# One wait never lasts longer than MOST_WAIT_SECONDS.
 QUICK_LOOKS = 10
 NAP_SECONDS = 0.0005
 IDLE_SIBLINGS_SECONDS = 0.02
+MOST_WAIT_SECONDS = 0.05
 IGNORE_IDLE_SIBLINGS_SECONDS = 1.0
 
 _SLOT = struct.Struct("=i")
@@ -43,11 +45,16 @@ _SLOT = struct.Struct("=i")
 
 def is_ahead(mine, others):
     """Whether a worker holding `mine` connections should let siblings holding `others` accept first."""
-    accepting = [held for held in others if held >= 0]
-    if not accepting:
+    least = least_busy(others)
+    if least is None:
         return False
-    least = min(accepting)
     return mine > least + max(SLACK_CONNECTIONS, least // SLACK_SHARE)
+
+
+def least_busy(others):
+    """What the least busy accepting sibling holds; None when no sibling accepts."""
+    accepting = [held for held in others if held >= 0]
+    return min(accepting) if accepting else None
 
 
 class AcceptBoard:
@@ -108,18 +115,23 @@ class Turns:
         if self._ignore_until and self._clock() < self._ignore_until:
             return
         board = self._seat.siblings()
-        idle_until = None
+        started = idle_since = None
         looks = 0
         while is_ahead(self._held(), board):
             now = self._clock()
-            if idle_until is None:
-                idle_until = now + IDLE_SIBLINGS_SECONDS
-            elif now >= idle_until:
+            if started is None:
+                started = idle_since = now
+            elif now - idle_since >= IDLE_SIBLINGS_SECONDS:
                 # Busy or stuck: waiting longer only keeps clients waiting.
                 self._ignore_until = now + IGNORE_IDLE_SIBLINGS_SECONDS
                 return
+            elif now - started >= MOST_WAIT_SECONDS:
+                return
             looks += 1
             self._sleep(0 if looks <= QUICK_LOOKS else NAP_SECONDS)
-            before, board = board, self._seat.siblings()
-            if board != before:
-                idle_until = None
+            least_before, board = least_busy(board), self._seat.siblings()
+            # Only the least busy sibling taking connections is progress:
+            # the others' counts move whenever their clients come and go.
+            least = least_busy(board)
+            if least is not None and least_before is not None and least > least_before:
+                idle_since = self._clock()

@@ -109,3 +109,22 @@ def test_a_sibling_that_keeps_accepting_is_waited_for():
     balance.Turns(seat, lambda: 8, time_.sleep, time_.clock).wait()
     assert {tuple(board) for board in seat.boards} == {(6,)}  # caught up: 8 is within the slack of 6
     assert time_.now - started > balance.IDLE_SIBLINGS_SECONDS
+
+
+def test_siblings_that_only_come_and_go_are_not_progress():
+    # The least busy sibling is stuck at 1; another one's clients come and
+    # go (20, 21, 20, ...). Waiting on would never end.
+    time_ = FakeTime()
+    seat = FakeSeat([[1, 20 + look % 2] for look in range(100000)])
+    started = time_.now
+    balance.Turns(seat, lambda: 20, time_.sleep, time_.clock).wait()
+    assert time_.now - started < balance.IDLE_SIBLINGS_SECONDS + 0.01
+
+
+def test_one_wait_is_bounded_even_while_a_sibling_keeps_accepting():
+    time_ = FakeTime()
+    # It takes one more connection every 5 ms but never catches up.
+    boards = [[held // 10] for held in range(100000)]
+    started = time_.now
+    balance.Turns(FakeSeat(boards), lambda: 10 ** 6, time_.sleep, time_.clock).wait()
+    assert time_.now - started < balance.MOST_WAIT_SECONDS + 0.01

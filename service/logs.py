@@ -81,8 +81,16 @@ def skip_thread_names():
     thread's wrapper: a third of what an access line costs. The record keeps
     every field a handler's format can show; only unseen ones are skipped.
     """
-    if not may_show_threads(logging.getLogger().handlers):
+    if not may_show_threads(_every_handler()):
         logging.logThreads = False
+
+
+def _every_handler():
+    """The handlers of the root logger and of every other (log_config_append may set any)."""
+    loggers = [logging.getLogger()] + [
+        logger for logger in logging.Logger.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)]
+    return [handler for logger in loggers for handler in logger.handlers]
 
 
 def may_show_threads(handlers):

@@ -57,21 +57,33 @@ def test_json_lines(tmp_path, daemons):
 
 def test_a_format_that_shows_thread_names_gets_them(tmp_path, daemons):
     log = tmp_path / "svc.log"
+    access_log = tmp_path / "access.log"
+    # The root handler shows no thread; the access logger's own one does.
     logging_conf = tmp_path / "logging.conf"
     logging_conf.write_text(textwrap.dedent(f"""\
         [loggers]
-        keys = root
+        keys = root, access
         [handlers]
-        keys = file
+        keys = file, access
         [formatters]
-        keys = threads
+        keys = plain, threads
         [logger_root]
         level = INFO
         handlers = file
+        [logger_access]
+        qualname = service.access
+        level = INFO
+        handlers = access
         [handler_file]
         class = FileHandler
         args = ('{log}',)
+        formatter = plain
+        [handler_access]
+        class = FileHandler
+        args = ('{access_log}',)
         formatter = threads
+        [formatter_plain]
+        format = %(process)d %(message)s
         [formatter_threads]
         format = %(process)d thread=%(threadName)s %(message)s
     """))
@@ -80,5 +92,6 @@ def test_a_format_that_shows_thread_names_gets_them(tmp_path, daemons):
     daemon = daemons(tmp_path, "--config-file", conf, log_path=str(log))
     daemon.get("hello", "/threads")
     daemon.wait_for_log(r'"GET /threads HTTP/1\.1"')
-    [line] = [line for line in log.read_text().splitlines() if "/threads" in line]
+    [line] = [line for line in access_log.read_text().splitlines()
+              if "/threads" in line]
     assert "thread=" in line and "thread=None" not in line

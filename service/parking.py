@@ -74,7 +74,7 @@ class ParkingLot:
         hub = hubs.get_hub()
         parked = ParkedConnection(self, sock, client_address, idle_since)
         parked._listener = hub.add(hub.READ, sock.fileno(), self._readable(parked),
-                                   self._gone(parked), None)
+                                   _no_green_thread_to_tell, self._gone(parked))
         if self._idle_timeout:
             left = idle_since + self._idle_timeout - time.monotonic()
             parked._expiry = hub.schedule_call_global(max(left, 0), self.close, parked)
@@ -92,18 +92,25 @@ class ParkingLot:
             # In the hub: spawn, never block.
             if not self._unpark(parked):
                 return
-            self._connections.resumed(parked)
             conn_state = [parked.client_address, parked.sock,
                           eventlet.wsgi.STATE_IDLE]
             self._pool.spawn(self._server.process_request, conn_state).link(
                 _close_unless_parked, conn_state)
+            self._connections.resumed(parked)
         return resume
 
     def _gone(self, parked):
-        def gone(exc):
-            # Another part of the worker closed the descriptor.
-            if self._unpark(parked):
-                self._connections.closed(parked)
+        def gone():
+            # The hub saw the descriptor's number reused: something closed
+            # it behind the lot's back. The hub has dropped the listener; the
+            # number is someone else's now, so it is not closed here.
+            if parked._listener is None:
+                return
+            parked._listener = None
+            if parked._expiry is not None:
+                parked._expiry.cancel()
+                parked._expiry = None
+            self._connections.closed(parked)
         return gone
 
     def _unpark(self, parked):
@@ -116,6 +123,10 @@ class ParkingLot:
             parked._expiry.cancel()
             parked._expiry = None
         return True
+
+
+def _no_green_thread_to_tell(exc):
+    """The hub throws into the green thread that added a listener: a parked one has none."""
 
 
 def _close_unless_parked(_, conn_state):

@@ -353,6 +353,7 @@ class Supervisor:
             except ChildProcessError:
                 pass
         self._workers.clear()
+        self._seats.clear()
 
     def _close_everything(self):
         if self._workers:

@@ -104,20 +104,16 @@ class ParkingLot:
             # The hub saw the descriptor's number reused: something closed
             # it behind the lot's back. The hub has dropped the listener; the
             # number is someone else's now, so it is not closed here.
-            if parked._listener is None:
-                return
-            parked._listener = None
-            if parked._expiry is not None:
-                parked._expiry.cancel()
-                parked._expiry = None
-            self._connections.closed(parked)
+            if self._unpark(parked, hub_dropped_it=True):
+                self._connections.closed(parked)
         return gone
 
-    def _unpark(self, parked):
+    def _unpark(self, parked, hub_dropped_it=False):
         """Stop watching `parked`; False when it was no longer parked."""
         if parked._listener is None:
             return False
-        hubs.get_hub().remove(parked._listener)
+        if not hub_dropped_it:
+            hubs.get_hub().remove(parked._listener)
         parked._listener = None
         if parked._expiry is not None:
             parked._expiry.cancel()

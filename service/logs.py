@@ -104,6 +104,8 @@ _PLAIN_HANDLER_TYPES = (logging.StreamHandler, logging.FileHandler,
 
 
 def _shows_no_thread(handler):
+    if type(handler) is logging.NullHandler:
+        return True  # libraries add these to their loggers: they show nothing
     if type(handler) not in _PLAIN_HANDLER_TYPES or handler.filters:
         return False
     formatter = handler.formatter or logging.Formatter()

@@ -3,6 +3,9 @@
 import logging
 import logging.handlers
 import random
+import subprocess
+import sys
+import textwrap
 import time
 
 import pytest
@@ -89,8 +92,30 @@ def _handler(formatter, handler_type=logging.StreamHandler, *args):
 def test_thread_names_are_skipped_when_oslo_formats_do_not_show_them():
     handlers = [_handler(formatters.ContextFormatter(config=_oslo_conf())),
                 _handler(logging.Formatter("%(asctime)s %(message)s"),
-                         logging.FileHandler, "/dev/null")]
+                         logging.FileHandler, "/dev/null"),
+                # What libraries put on their own loggers: it shows nothing.
+                logging.NullHandler()]
     assert not logs.may_show_threads(handlers)
+
+
+def test_thread_names_are_skipped_with_the_daemons_default_logging():
+    # In a fresh interpreter: this one has pytest's handlers. Every handler
+    # that the default set-up and the worker's imports install must count.
+    script = textwrap.dedent("""
+        import logging
+        from oslo_config import cfg
+        from service import logs, server
+        logs.register_opts(cfg.CONF)
+        cfg.CONF([], project="service-api")
+        logs.setup(cfg.CONF)
+        print([type(h).__name__ for h in logs._every_handler()])
+        print(logs.may_show_threads(logs._every_handler()))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], check=True,
+                            capture_output=True, text=True)
+    handlers, shown = result.stdout.splitlines()
+    assert "StreamHandler" in handlers
+    assert shown == "False", handlers
 
 
 @pytest.mark.parametrize("formatter", [

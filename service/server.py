@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import ssl
+import threading
 import time
 import warnings
 
@@ -20,6 +21,7 @@ from eventlet import event
 from eventlet import greenio
 from eventlet import semaphore
 from eventlet.green import select as green_select
+from oslo_context import context as oslo_context
 
 from service import accesslog
 from service import balance
@@ -55,6 +57,12 @@ def green_the_process():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         eventlet.monkey_patch()
+    # oslo.context keeps the request context in a threading.local made when
+    # the supervisor imported it (through oslo.log), before any patching:
+    # one store for every green thread, so that one request's context (and
+    # its ids) showed in other requests' log lines. Each green thread gets
+    # its own now, as in a service that was patched before its imports.
+    oslo_context._request_store = threading.local()
 
 
 class StopAccepting(Exception):

@@ -92,3 +92,15 @@ def environ_factory(global_conf, **local_conf):
                  if key.isupper()]
         return _text(start_response, "200 OK", "".join(lines))
     return show_environ
+
+
+def request_context_factory(global_conf, **local_conf):
+    """Sets an oslo.context RequestContext for /req-* requests, as OpenStack apps do."""
+    from oslo_context import context
+
+    def with_context(environ, start_response):
+        request_id = environ["PATH_INFO"].rpartition("/")[2]
+        if request_id.startswith("req-"):
+            context.RequestContext(request_id=request_id, overwrite=True)
+        return _text(start_response, "200 OK", request_id + "\n")
+    return with_context

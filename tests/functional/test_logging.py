@@ -9,6 +9,9 @@ PASTE = """
     [app:hello]
     paste.app_factory = tests.fixture_apps:hello_factory
 
+    [app:context]
+    paste.app_factory = tests.fixture_apps:request_context_factory
+
     [app:other]
     paste.app_factory = tests.fixture_apps:hello_factory
 """
@@ -28,6 +31,36 @@ def test_log_file_holds_supervisor_and_worker_lines_tagged_by_app(tmp_path, daem
     # Nothing went to the output instead.
     with open(tmp_path / "service-api.log") as output:
         assert "/from-hello" not in output.read()
+
+
+def test_access_lines_in_oslo_logs_default_format(tmp_path, daemons):
+    log = tmp_path / "svc.log"
+    conf = write_config(tmp_path, {"hello": {}}, PASTE)
+    daemon = daemons(tmp_path, "--config-file", conf, "--log-file", str(log),
+                     log_path=str(log))
+    worker = next(iter(daemon.workers("hello")))
+    daemon.get("hello", "/plain?a=%41")
+    daemon.wait_for_log(
+        r"\n\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} " + str(worker)
+        + r' INFO service\.access \[-\] \[hello\] 127\.0\.0\.1 '
+        r'"GET /plain\?a=%41 HTTP/1\.1" status: 200 len: \d+ time: \d+\.\d{7}\n')
+
+
+def test_access_line_of_a_request_with_an_oslo_context_shows_its_ids(tmp_path, daemons):
+    # As with oslo.service: the context an app sets in the request's green
+    # thread is still there when the access line is logged.
+    log = tmp_path / "svc.log"
+    conf = write_config(tmp_path, {"context": {}}, PASTE)
+    daemon = daemons(tmp_path, "--config-file", conf, "--log-file", str(log),
+                     log_path=str(log))
+    daemon.get("context", "/req-7e57")
+    daemon.wait_for_log(r'INFO service\.access \[\S+ req-7e57 [^]]*\] \[context\] '
+                        r'127\.0\.0\.1 "GET /req-7e57 HTTP/1\.1" status: 200')
+    # Contexts belong to their request's green thread: another client's
+    # request, without one, is logged without one.
+    daemon.get("context", "/other")
+    daemon.wait_for_log(r'INFO service\.access \[-\] \[context\] '
+                        r'127\.0\.0\.1 "GET /other HTTP/1\.1" status: 200')
 
 
 def test_debug_adds_debug_lines(tmp_path, daemons):

@@ -2,15 +2,17 @@
 
 The line is what eventlet.wsgi would log with the same format; what it
 costs is not. Fields the format never shows are not computed (the date is
-a strftime), the date text is made once a second, and the record goes to
-the logger's handlers without the stack walk Logger.info() does to find its
-caller: the caller is always the same line of this module.
+a strftime), and the date text is made once a second. Where the handlers
+allow it, service.direct_log writes the line without a log record; else the
+record goes to the logger's handlers without the stack walk Logger.info()
+does to find its caller: the caller is always the same line of this module.
 """
 
 import logging
 import time
 
 from service import clock
+from service import direct_log
 
 LOGGER = logging.getLogger("service.access")
 
@@ -36,6 +38,8 @@ class AccessLog:
         self.logger = logger
         self.shows_date = _shows_field(log_format, "date_time")
         self._caller = None
+        # Made at the first line: by then the worker's logging is set up.
+        self._direct = None
 
     def log(self, protocol, status, length, seconds):
         logger = self.logger
@@ -55,6 +59,13 @@ class AccessLog:
         self._emit(self.log_format % fields)
 
     def _emit(self, line):
+        if self._direct is None:
+            self._direct = (direct_log.direct_writer(self.logger)
+                            or _THROUGH_LOGGING)
+        if not self._direct.info(line):
+            self._log_through_logging(line)
+
+    def _log_through_logging(self, line):
         logger = self.logger
         if self._caller is None:
             self._caller = _this_caller(logger)
@@ -63,8 +74,18 @@ class AccessLog:
                                         line_number, line, (), None, function))
 
 
+class _ThroughLogging:
+    """Where every line goes through logging (service.direct_log cannot write them)."""
+
+    def info(self, message):
+        return False
+
+
+_THROUGH_LOGGING = _ThroughLogging()
+
+
 def _this_caller(logger):
-    """What Logger.info() would find as its caller in AccessLog._emit."""
+    """What Logger.info() would find as its caller in AccessLog._log_through_logging."""
     if logging._srcfile is None:
         return "(unknown file)", 0, "(unknown function)"
     path, line_number, function, _ = logger.findCaller(stacklevel=2)

@@ -48,7 +48,7 @@ def test_line_goes_to_the_logger_as_logger_info_would(caplog):
     assert record.name == "service.access" and record.levelno == logging.INFO
     assert record.getMessage().startswith("192.0.2.7 - - [")
     assert record.getMessage().endswith('] "GET /x HTTP/1.1" 200 120 0.250000')
-    assert record.pathname == accesslog.__file__ and record.funcName == "_emit"
+    assert record.pathname == accesslog.__file__ and record.funcName == "_log_through_logging"
 
 
 def test_nothing_is_logged_below_info(caplog):

@@ -38,8 +38,7 @@ class AccessLog:
         self.logger = logger
         self.shows_date = _shows_field(log_format, "date_time")
         self._caller = None
-        # Made at the first line: by then the worker's logging is set up.
-        self._direct = None
+        self._direct = direct_log.DirectLog(logger)
 
     def log(self, protocol, status, length, seconds):
         logger = self.logger
@@ -59,9 +58,6 @@ class AccessLog:
         self._emit(self.log_format % fields)
 
     def _emit(self, line):
-        if self._direct is None:
-            self._direct = (direct_log.direct_writer(self.logger)
-                            or _THROUGH_LOGGING)
         if not self._direct.info(line):
             self._log_through_logging(line)
 
@@ -72,16 +68,6 @@ class AccessLog:
         path, line_number, function = self._caller
         logger.handle(logger.makeRecord(logger.name, logging.INFO, path,
                                         line_number, line, (), None, function))
-
-
-class _ThroughLogging:
-    """Where every line goes through logging (service.direct_log cannot write them)."""
-
-    def info(self, message):
-        return False
-
-
-_THROUGH_LOGGING = _ThroughLogging()
 
 
 def _this_caller(logger):

@@ -12,9 +12,11 @@ and the message, the line is made from that format directly: the same text,
 written the way those handlers write it. Anything else goes through logging
 as before: a filter, a syslog, journal or JSON handler, a format that shows
 the caller or the thread, and a line logged while a request context is set
-in the green thread (oslo.log then adds its ids to the line).
+in the green thread (oslo.log then adds its ids to the line). What logging
+reads at each record to choose handlers is compared at each line too, so a
+handler added, removed or reconfigured later is followed.
 
-No eventlet here: the writer is made in a worker, after the fork.
+No eventlet here: lines are written in a worker, after the fork.
 """
 
 import logging
@@ -26,51 +28,49 @@ import time
 from oslo_context import context as oslo_context
 from oslo_log import formatters
 
-_PLAIN_HANDLERS = (logging.StreamHandler, logging.FileHandler,
-                   logging.handlers.WatchedFileHandler)
+from service import logs
 
 # What oslo.log's ContextFormatter sets to "" in a record without context.
 _OSLO_BLANK_FIELDS = ("instance", "color", "user_identity", "resource",
                       "user_name", "project_name", "global_request_id")
 # Fields a format may show that are made for each line.
-_TIME_FIELDS = ("created", "msecs", "asctime")
-_OSLO_TIME_FIELDS = ("isotime",)
+_TIME_FIELDS = {"created", "msecs", "asctime"}
 
 # Python 3.13 made LogRecord take the time in nanoseconds.
 _RECORD_TIME_IN_NS = sys.version_info >= (3, 13)
 
 
-def direct_writer(logger):
-    """A DirectLog for `logger` when its lines can skip logging; else None."""
-    if logger.filters or not _record_factory_is_known():
-        return None
-    handlers = _handlers_for_info(logger)
-    if not handlers:
-        return None  # logging's last resort handler, or nothing
-    lines = [_HandlerLine.for_handler(handler, logger.name)
-             for handler in handlers]
-    if None in lines:
-        return None
-    message_prefix = _message_prefix(logger.name)
-    if message_prefix is None:
-        return None
-    return DirectLog(logger, lines, message_prefix)
-
-
 class DirectLog:
     """Writes INFO lines of one logger, unless logging must make the line."""
 
-    def __init__(self, logger, handler_lines, message_prefix):
+    def __init__(self, logger):
         self._logger = logger
-        self._lines = handler_lines
-        self._message_prefix = message_prefix
+        self._settings = None
+        self._plan = None
 
     def info(self, message):
         """Write `message` as an INFO line; False when it must go through logging instead."""
-        if self._logger.disabled:
+        logger = self._logger
+        if not logger.isEnabledFor(logging.INFO):
             return True
-        if oslo_context.get_current():
+        settings = _logging_settings(logger)
+        if settings != self._settings:
+            self._settings = settings
+            self._plan = _plan_for(logger)
+        plan = self._plan
+        if plan is None or oslo_context.get_current():
             return False
+        return plan.write(message)
+
+
+class _Plan:
+    """How the lines of one logger are made and written, for logging's settings of the moment."""
+
+    def __init__(self, handler_lines, message_prefix):
+        self._lines = handler_lines
+        self._message_prefix = message_prefix
+
+    def write(self, message):
         created, msecs = _record_time()
         message = self._message_prefix + message
         try:
@@ -78,8 +78,41 @@ class DirectLog:
         except Exception:
             return False  # logging reports, or copes with, the format's failure
         for line, text in zip(self._lines, texts):
-            line.write(text, self._logger, message)
+            line.write(text, message)
         return True
+
+
+def _plan_for(logger):
+    """A _Plan for `logger` when its lines can skip logging; else None."""
+    try:
+        if logger.filters or not _record_factory_is_known():
+            return None
+        handlers = _handlers_for_info(logger)
+        if not handlers:
+            return None  # logging's last resort handler, or nothing
+        lines = [_HandlerLine.for_handler(handler, logger.name)
+                 for handler in handlers]
+        message_prefix = _message_prefix(logger.name)
+    except Exception:
+        return None  # an odd formatter, say: logging knows what to do with it
+    if None in lines or message_prefix is None:
+        return None
+    return _Plan(lines, message_prefix)
+
+
+def _logging_settings(logger):
+    """What logging reads, for each record of `logger`, to choose who writes it and how."""
+    settings = [logging.getLogRecordFactory(), logging.logProcesses,
+                logging.getLevelName(logging.INFO), logger.filters[:]]
+    current = logger
+    while current:
+        for handler in current.handlers:
+            settings.append((handler, handler.level, handler.formatter,
+                             handler.filters[:]))
+        if not current.propagate:
+            break
+        current = current.parent
+    return settings
 
 
 class _Moment:
@@ -106,27 +139,24 @@ class _HandlerLine:
     @classmethod
     def for_handler(cls, handler, logger_name):
         """None unless the handler and its format are ones this module renders exactly."""
-        if type(handler) not in _PLAIN_HANDLERS or handler.filters:
+        if type(handler) not in logs.PLAIN_HANDLER_TYPES or handler.filters:
             return None
-        formatter = handler.formatter
         constants = {"name": logger_name,
                      "levelname": logging.getLevelName(logging.INFO),
                      "levelno": logging.INFO,
                      "process": os.getpid() if logging.logProcesses else None}
-        supported = set(constants) | {"message"} | set(_TIME_FIELDS)
+        formatter = handler.formatter
         if type(formatter) is formatters.ContextFormatter:
-            fmt = formatter.conf.logging_default_format_string
-            constants.update(dict.fromkeys(_OSLO_BLANK_FIELDS, ""),
-                             project=formatter.project,
-                             version=formatter.version)
-            supported |= set(constants) | set(_OSLO_TIME_FIELDS)
-        elif (type(formatter) is logging.Formatter
-              and type(formatter._style) is logging.PercentStyle
-              and not formatter._style._defaults):
-            fmt = formatter._fmt
+            fmt, more_constants, more_fields = _oslo_format(formatter)
+        elif type(formatter) is logging.Formatter:
+            fmt, more_constants, more_fields = _stdlib_format(formatter)
         else:
             return None  # no formatter, or one that may add anything
-        fields = fields_shown(fmt)
+        if fmt is None:
+            return None
+        constants.update(more_constants)
+        fields = _fields_shown(fmt)
+        supported = set(constants) | {"message"} | _TIME_FIELDS | more_fields
         if fields is None or not fields <= supported:
             return None
         return cls(handler, fmt, constants, fields)
@@ -144,7 +174,7 @@ class _HandlerLine:
                 values["isotime"] = moment.isotime
         return self._fmt % values
 
-    def write(self, text, logger, message):
+    def write(self, text, message):
         """What Handler.handle() and the plain handlers' emit() do with a formatted line."""
         handler = self._handler
         handler.acquire()
@@ -164,10 +194,28 @@ class _HandlerLine:
         except RecursionError:
             raise
         except Exception:
-            handler.handleError(logger.makeRecord(
-                logger.name, logging.INFO, "(unknown file)", 0, message, (), None))
+            # The message already carries the app's tag: no factory again.
+            handler.handleError(logging.LogRecord(
+                self._constants["name"], logging.INFO, __file__, 0, message,
+                (), None))
         finally:
             handler.release()
+
+
+def _oslo_format(formatter):
+    """ContextFormatter's format, constants and extra fields, for an INFO record without context."""
+    constants = dict.fromkeys(_OSLO_BLANK_FIELDS, "")
+    constants.update(project=formatter.project, version=formatter.version)
+    return (formatter.conf.logging_default_format_string, constants,
+            {"isotime"})
+
+
+def _stdlib_format(formatter):
+    """logging.Formatter's %-style format; None for other styles or with defaults."""
+    style = formatter._style
+    if type(style) is not logging.PercentStyle or style._defaults:
+        return None, {}, set()
+    return formatter._fmt, {}, set()
 
 
 class _FieldRecorder(dict):
@@ -180,7 +228,7 @@ class _FieldRecorder(dict):
         return 0
 
 
-def fields_shown(fmt):
+def _fields_shown(fmt):
     """The record fields a %-style format shows; None when it cannot be told."""
     recorder = _FieldRecorder()
     try:
@@ -204,9 +252,13 @@ def _handlers_for_info(logger):
 
 
 def _record_factory_is_known():
+    """Whether records are plain LogRecords, maybe wrapped by service.logs.tag_records()."""
     factory = logging.getLogRecordFactory()
-    # service.logs.tag_records() wraps the plain factory to prefix messages.
-    return factory is logging.LogRecord or factory.__module__ == "service.logs"
+    while factory is not logging.LogRecord:
+        factory = getattr(factory, "wrapped_factory", None)
+        if factory is None:
+            return False
+    return True
 
 
 def _message_prefix(logger_name):
@@ -224,7 +276,19 @@ def _message_prefix(logger_name):
 def _record_time():
     """LogRecord's created and msecs for now, made the way this Python's LogRecord makes them."""
     if _RECORD_TIME_IN_NS:
-        now = time.time_ns()
-        return now / 1e9, (now % 1_000_000_000) // 1_000_000 + 0.0
-    now = time.time()
+        return _time_from_ns(time.time_ns())
+    return _time_from_seconds(time.time())
+
+
+def _time_from_seconds(now):
+    # Python 3.12 and before.
     return now, int((now - int(now)) * 1000) + 0.0
+
+
+def _time_from_ns(now):
+    # Python 3.13 on.
+    created = now / 1e9
+    msecs = (now % 1_000_000_000) // 1_000_000 + 0.0
+    if msecs == 999.0 and int(created) != now // 1_000_000_000:
+        msecs = 0.0  # the conversion to seconds rounded up to the next second
+    return created, msecs

@@ -36,6 +36,8 @@ def tag_records(tag):
             record.msg = prefix + record.msg
         return record
 
+    # service.direct_log follows this to know what the records are made of.
+    tagged.wrapped_factory = make_record
     logging.setLogRecordFactory(tagged)
 
 
@@ -99,14 +101,14 @@ def may_show_threads(handlers):
 
 
 # Handlers that write the formatted line and nothing else of the record.
-_PLAIN_HANDLER_TYPES = (logging.StreamHandler, logging.FileHandler,
-                        logging.handlers.WatchedFileHandler)
+PLAIN_HANDLER_TYPES = (logging.StreamHandler, logging.FileHandler,
+                       logging.handlers.WatchedFileHandler)
 
 
 def _shows_no_thread(handler):
     if type(handler) is logging.NullHandler:
         return True  # libraries add these to their loggers: they show nothing
-    if type(handler) not in _PLAIN_HANDLER_TYPES or handler.filters:
+    if type(handler) not in PLAIN_HANDLER_TYPES or handler.filters:
         return False
     formatter = handler.formatter or logging.Formatter()
     if type(formatter) is formatters.ContextFormatter:

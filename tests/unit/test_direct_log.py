@@ -5,6 +5,9 @@ import logging
 import logging.handlers
 import os
 import random
+import subprocess
+import sys
+import textwrap
 import time
 import uuid
 
@@ -90,10 +93,22 @@ def _moments():
     return moments
 
 
+def _same_lines(logger, writer, read_new_text, moments):
+    """Log each moment's line directly, then through logging; the texts must be equal."""
+    for moment in moments:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(time, "time", lambda: moment)
+            patch.setattr(time, "time_ns", lambda: int(moment * 1e9))
+            assert writer.info(MESSAGE)
+            direct = read_new_text()
+            logger.info(MESSAGE)
+            assert direct == read_new_text(), moment
+
+
 @pytest.mark.parametrize("make_formatter", FORMATTERS.values(), ids=FORMATTERS)
 @pytest.mark.parametrize("cached_timestamps", [False, True], ids=["", "cached"])
 @pytest.mark.parametrize("tag", [None, "[home] "], ids=["", "tagged"])
-def test_lines_are_what_logging_writes(logger, monkeypatch, make_formatter,
+def test_lines_are_what_logging_writes(logger, make_formatter,
                                        cached_timestamps, tag):
     handler = _stream_handler(logger, make_formatter())
     if cached_timestamps:
@@ -105,15 +120,26 @@ def test_lines_are_what_logging_writes(logger, monkeypatch, make_formatter,
             root.removeHandler(handler)
     if tag:
         logs.tag_records(tag)
-    writer = direct_log.direct_writer(logger)
-    assert writer is not None
-    for moment in _moments():
-        monkeypatch.setattr(time, "time", lambda: moment)
-        monkeypatch.setattr(time, "time_ns", lambda: int(moment * 1e9))
-        assert writer.info(MESSAGE)
-        direct = _take(handler.stream)
-        logger.info(MESSAGE)
-        assert direct == _take(handler.stream), moment
+    _same_lines(logger, direct_log.DirectLog(logger),
+                lambda: _take(handler.stream), _moments())
+
+
+@pytest.mark.parametrize("handler_type", [
+    logging.FileHandler, logging.handlers.WatchedFileHandler])
+def test_file_lines_are_what_logging_writes(logger, tmp_path, handler_type):
+    path = tmp_path / "access.log"
+    handler = handler_type(path)
+    handler.setFormatter(_oslo_formatter())
+    logger.addHandler(handler)
+    logs.tag_records("[home] ")
+    written = []
+
+    def read_new_text():
+        text = path.read_text()[sum(map(len, written)):]
+        written.append(text)
+        return text
+    _same_lines(logger, direct_log.DirectLog(logger), read_new_text,
+                _moments()[:50])
 
 
 def test_every_handler_that_sees_the_line_gets_it():
@@ -123,12 +149,38 @@ def test_every_handler_that_sees_the_line_gets_it():
     upper = _stream_handler(parent, logging.Formatter("2 %(message)s"))
     quiet = _stream_handler(parent, logging.Formatter("3 %(message)s"))
     quiet.setLevel(logging.WARNING)
-    assert direct_log.direct_writer(logger).info("hello")
+    writer = direct_log.DirectLog(logger)
+    assert writer.info("hello")
     assert (_take(first.stream), _take(upper.stream), _take(quiet.stream)) == (
         "1 hello\n", "2 hello\n", "")
     logger.propagate = False
-    assert direct_log.direct_writer(logger).info("again")
+    assert writer.info("again")
     assert (_take(first.stream), _take(upper.stream)) == ("1 again\n", "")
+
+
+def test_changes_to_logging_after_the_first_line_are_followed(logger):
+    first = _stream_handler(logger, logging.Formatter("1 %(message)s"))
+    writer = direct_log.DirectLog(logger)
+    assert writer.info("a")
+    second = _stream_handler(logger, logging.Formatter("2 %(message)s"))
+    assert writer.info("b")
+    first.setLevel(logging.WARNING)
+    assert writer.info("c")
+    second.setFormatter(logging.Formatter("two %(message)s"))
+    assert writer.info("d")
+    assert _take(first.stream) == "1 a\n1 b\n"
+    assert _take(second.stream) == "2 b\n2 c\ntwo d\n"
+    second.addFilter(_Filter())
+    assert not writer.info("e")  # logging's to write, filters and all
+    assert _take(second.stream) == ""
+    logging.addLevelName(logging.INFO, "NOTICE")
+    try:
+        second.filters.clear()
+        second.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        assert writer.info("f")
+        assert _take(second.stream) == "NOTICE f\n"
+    finally:
+        logging.addLevelName(logging.INFO, "INFO")
 
 
 def test_file_handlers_write_and_follow_a_rotated_file(logger, tmp_path):
@@ -136,7 +188,7 @@ def test_file_handlers_write_and_follow_a_rotated_file(logger, tmp_path):
     handler = logging.handlers.WatchedFileHandler(path)
     handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
     logger.addHandler(handler)
-    writer = direct_log.direct_writer(logger)
+    writer = direct_log.DirectLog(logger)
     assert writer.info("one")
     os.rename(path, tmp_path / "access.log.1")
     assert writer.info("two")
@@ -149,13 +201,25 @@ def test_delayed_file_handler_opens_its_file(logger, tmp_path):
     handler = logging.FileHandler(path, delay=True)
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger.addHandler(handler)
-    assert direct_log.direct_writer(logger).info("one")
+    assert direct_log.DirectLog(logger).info("one")
     assert path.read_text() == "one\n"
+
+
+def test_a_failed_write_is_reported_as_logging_reports_it(logger, monkeypatch):
+    handler = _stream_handler(logger, logging.Formatter("%(message)s"))
+    logs.tag_records("[home] ")
+    reported = []
+    monkeypatch.setattr(handler, "handleError", reported.append)
+    handler.stream.close()
+    assert direct_log.DirectLog(logger).info("lost")
+    [record] = reported
+    assert (record.name, record.levelno, record.getMessage()) == (
+        logger.name, logging.INFO, "[home] lost")
 
 
 def test_a_line_logged_with_a_request_context_goes_through_logging(logger, monkeypatch):
     handler = _stream_handler(logger, _oslo_formatter())
-    writer = direct_log.direct_writer(logger)
+    writer = direct_log.DirectLog(logger)
     # None set now; undo() removes the one set next, as an app's
     # middleware sets it in the request's green thread.
     monkeypatch.setattr(oslo_context._request_store, "context", None,
@@ -172,16 +236,32 @@ def test_a_line_logged_with_a_request_context_goes_through_logging(logger, monke
 
 def test_a_line_the_format_cannot_render_goes_through_logging(logger):
     handler = _stream_handler(logger, logging.Formatter("%(message)d"))
-    assert not direct_log.direct_writer(logger).info("not a number")
+    assert not direct_log.DirectLog(logger).info("not a number")
     assert _take(handler.stream) == ""
 
 
-def test_a_disabled_logger_writes_nothing(logger):
+def test_a_formatter_that_cannot_be_read_leaves_lines_to_logging(logger):
+    # A ContextFormatter whose configuration lacks oslo.log's options.
+    handler = _stream_handler(logger, formatters.ContextFormatter(
+        config=cfg.ConfigOpts()))
+    assert not direct_log.DirectLog(logger).info("hello")
+    assert _take(handler.stream) == ""
+
+
+@pytest.mark.parametrize("disable", [
+    lambda logger: setattr(logger, "disabled", True),
+    lambda logger: logger.setLevel(logging.WARNING),
+    lambda logger: logging.disable(logging.INFO),
+], ids=["disabled", "level", "logging.disable"])
+def test_a_logger_off_for_info_writes_nothing(logger, disable):
     handler = _stream_handler(logger, logging.Formatter("%(message)s"))
-    writer = direct_log.direct_writer(logger)
-    logger.disabled = True
-    assert writer.info("hello")
-    assert _take(handler.stream) == ""
+    writer = direct_log.DirectLog(logger)
+    disable(logger)
+    try:
+        assert writer.info("hello")
+        assert _take(handler.stream) == ""
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 class _Filter(logging.Filter):
@@ -203,7 +283,8 @@ def _handler_filter(logger):
 
 def _handler_of(handler_type, formatter):
     def add(logger):
-        handler = handler_type()
+        handler = (handler_type(io.StringIO())
+                   if handler_type is logging.StreamHandler else handler_type())
         handler.setFormatter(formatter)
         logger.addHandler(handler)
     return add
@@ -212,6 +293,11 @@ def _handler_of(handler_type, formatter):
 def _custom_record_factory(logger):
     _stream_handler(logger, logging.Formatter("%(message)s"))
     logging.setLogRecordFactory(lambda *args, **kwargs: logging.LogRecord(*args, **kwargs))
+
+
+def _custom_record_factory_then_tagged(logger):
+    _custom_record_factory(logger)
+    logs.tag_records("[home] ")
 
 
 @pytest.mark.parametrize("set_up", [
@@ -229,12 +315,42 @@ def _custom_record_factory(logger):
     _handler_of(logging.StreamHandler, _oslo_formatter(
         logging_default_format_string="%(relativeCreated)d %(message)s")),
     _custom_record_factory,
+    _custom_record_factory_then_tagged,
 ], ids=["no-handlers", "logger-filter", "handler-filter", "memory-handler",
         "null-handler", "no-formatter", "json", "caller", "thread",
-        "brace-style", "relative-time", "custom-record-factory"])
+        "brace-style", "relative-time", "custom-record-factory",
+        "custom-record-factory-tagged"])
 def test_lines_go_through_logging_where_their_text_may_differ(logger, set_up):
     set_up(logger)
-    assert direct_log.direct_writer(logger) is None
+    assert not direct_log.DirectLog(logger).info("hello")
+    for handler in logger.handlers:
+        if isinstance(getattr(handler, "stream", None), io.StringIO):
+            assert _take(handler.stream) == ""
+
+
+def test_the_daemons_default_logging_is_written_directly(tmp_path):
+    # In a fresh interpreter set up as a worker's: this one has pytest's
+    # handlers. Both paths write the same text, so only this shows that the
+    # cheaper one is taken, to standard output and to --log-file.
+    script = textwrap.dedent("""
+        import logging, sys
+        from oslo_config import cfg
+        from service import direct_log, logs
+        logs.register_opts(cfg.CONF)
+        cfg.CONF(sys.argv[1:], project="service-api")
+        logs.setup(cfg.CONF)
+        logs.tag_records("[home] ")
+        logs.cache_timestamps()
+        logs.skip_thread_names()
+        access = logging.getLogger("service.access")
+        print(direct_log.DirectLog(access).info("written directly"))
+    """)
+    for args in ([], ["--log-file", str(tmp_path / "svc.log")]):
+        result = subprocess.run([sys.executable, "-c", script, *args],
+                                check=True, capture_output=True, text=True)
+        assert result.stdout.splitlines()[-1] == "True", (args, result.stdout)
+    assert "INFO service.access [-] [home] written directly" in (
+        tmp_path / "svc.log").read_text()
 
 
 def test_record_time_is_logrecords(monkeypatch):
@@ -245,6 +361,15 @@ def test_record_time_is_logrecords(monkeypatch):
         assert direct_log._record_time() == (record.created, record.msecs)
 
 
+@pytest.mark.parametrize("ns, created_and_msecs", [
+    (1_677_903_920_999_999_900, (1677903921.0, 0.0)),  # rounds up to the second
+    (1_677_903_920_999_998_503, (1677903920.9999986, 999.0)),
+    (1_677_903_920_123_456_789, (1677903920.1234567, 123.0)),
+])
+def test_time_from_nanoseconds_is_python_313s_logrecord(ns, created_and_msecs):
+    assert direct_log._time_from_ns(ns) == created_and_msecs
+
+
 @pytest.mark.parametrize("fmt, fields", [
     ("%(asctime)s %(message)s", {"asctime", "message"}),
     ("%%(asctime)s %(msecs)03d", {"msecs"}),
@@ -252,4 +377,4 @@ def test_record_time_is_logrecords(monkeypatch):
     ("%(message)", None),
 ])
 def test_fields_shown(fmt, fields):
-    assert direct_log.fields_shown(fmt) == fields
+    assert direct_log._fields_shown(fmt) == fields

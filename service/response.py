@@ -17,6 +17,7 @@ import traceback
 
 import eventlet
 import eventlet.wsgi
+from oslo_context import context as oslo_context
 
 from service import clock
 from service import http11
@@ -248,6 +249,18 @@ def _finish(protocol, response, result, request_input, started):
         hook(environ, *args, **kwargs)
     protocol._log_access(response.status_code, response.length,
                          finished - started)
+    _forget_request_context()
+
+
+def _forget_request_context():
+    """The request is over: a context its app set must not show in the lines of the next one.
+
+    The green thread goes on to the connection's next request, and
+    oslo.context keeps the context in a green-thread local.
+    """
+    store = oslo_context._request_store
+    if getattr(store, "context", None) is not None:
+        del store.context
 
 
 def _discard_body(protocol, request_input):

@@ -61,6 +61,18 @@ def test_access_line_of_a_request_with_an_oslo_context_shows_its_ids(tmp_path, d
     daemon.get("context", "/other")
     daemon.wait_for_log(r'INFO service\.access \[-\] \[context\] '
                         r'127\.0\.0\.1 "GET /other HTTP/1\.1" status: 200')
+    # Nor does the next request on the same connection (the same green
+    # thread, when it comes at once) inherit it.
+    conn = daemon.connection("context")
+    for path in ("/req-5eed", "/after"):
+        conn.request("GET", path)
+        response = conn.getresponse()
+        assert response.status == 200 and response.read()
+    conn.close()
+    daemon.wait_for_log(r'INFO service\.access \[\S+ req-5eed [^]]*\] \[context\] '
+                        r'127\.0\.0\.1 "GET /req-5eed HTTP/1\.1"')
+    daemon.wait_for_log(r'INFO service\.access \[-\] \[context\] '
+                        r'127\.0\.0\.1 "GET /after HTTP/1\.1" status: 200')
 
 
 def test_debug_adds_debug_lines(tmp_path, daemons):

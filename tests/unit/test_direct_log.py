@@ -15,20 +15,16 @@ import pytest
 from oslo_config import cfg
 from oslo_context import context as oslo_context
 from oslo_log import formatters
-from oslo_log import log
 
 from service import direct_log
 from service import logs
+from tests.unit.oslo_log_conf import oslo_log_conf
 
 MESSAGE = '192.0.2.7 "GET /a%20b?c=%d HTTP/1.1" status: 200 len: 14 time: 0.0001'
 
 
 def _oslo_formatter(**overrides):
-    conf = cfg.ConfigOpts()
-    log.register_options(conf)
-    conf([])
-    for name, value in overrides.items():
-        conf.set_override(name, value)
+    conf = oslo_log_conf(**overrides)
     return formatters.ContextFormatter(config=conf, project="service-api",
                                        version="1.2",
                                        datefmt=conf.log_date_format)

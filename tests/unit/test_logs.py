@@ -14,6 +14,7 @@ from oslo_log import formatters
 from oslo_log import log
 
 from service import logs
+from tests.unit.oslo_log_conf import oslo_log_conf
 
 
 @pytest.fixture
@@ -74,15 +75,6 @@ def test_whole_lines_are_the_same(formatter_pair):
         assert cached.format(_record(created)) == plain.format(_record(created))
 
 
-def _oslo_conf(**overrides):
-    conf = cfg.ConfigOpts()
-    log.register_options(conf)
-    conf([])
-    for name, value in overrides.items():
-        conf.set_override(name, value)
-    return conf
-
-
 def _handler(formatter, handler_type=logging.StreamHandler, *args):
     handler = handler_type(*args)
     handler.setFormatter(formatter)
@@ -90,7 +82,7 @@ def _handler(formatter, handler_type=logging.StreamHandler, *args):
 
 
 def test_thread_names_are_skipped_when_oslo_formats_do_not_show_them():
-    handlers = [_handler(formatters.ContextFormatter(config=_oslo_conf())),
+    handlers = [_handler(formatters.ContextFormatter(config=oslo_log_conf())),
                 _handler(logging.Formatter("%(asctime)s %(message)s"),
                          logging.FileHandler, "/dev/null"),
                 # What libraries put on their own loggers: it shows nothing.
@@ -119,15 +111,15 @@ def test_thread_names_are_skipped_with_the_daemons_default_logging():
 
 
 @pytest.mark.parametrize("formatter", [
-    lambda: formatters.ContextFormatter(config=_oslo_conf(
+    lambda: formatters.ContextFormatter(config=oslo_log_conf(
         logging_default_format_string="%(threadName)s %(message)s")),
-    lambda: formatters.ContextFormatter(config=_oslo_conf(
+    lambda: formatters.ContextFormatter(config=oslo_log_conf(
         logging_debug_format_suffix="%(thread)d")),
     lambda: logging.Formatter("%(asctime)s %(threadName)s %(message)s"),
     lambda: formatters.JSONFormatter(),
 ], ids=["oslo-default-format", "oslo-debug-suffix", "stdlib-format", "json"])
 def test_thread_names_are_kept_when_a_format_may_show_them(formatter):
-    handlers = [_handler(formatters.ContextFormatter(config=_oslo_conf())),
+    handlers = [_handler(formatters.ContextFormatter(config=oslo_log_conf())),
                 _handler(formatter())]
     assert logs.may_show_threads(handlers)
 
@@ -135,7 +127,7 @@ def test_thread_names_are_kept_when_a_format_may_show_them(formatter):
 def test_thread_names_are_kept_for_handlers_that_see_whole_records():
     # A syslog or journal handler, or a filter, may use any field of the record.
     assert logs.may_show_threads([_handler(
-        formatters.ContextFormatter(config=_oslo_conf()),
+        formatters.ContextFormatter(config=oslo_log_conf()),
         logging.handlers.MemoryHandler, 10)])
     filtered = _handler(logging.Formatter("%(message)s"))
     filtered.addFilter(lambda record: True)

@@ -19,11 +19,20 @@ PR_SET_PDEATHSIG = 1
 
 def main():
     ini, name, workers, port_file, max_seconds = sys.argv[1:]
+    serve_forked(int(workers), port_file, max_seconds,
+                 lambda sock: _serve(sock, ini, name))
+
+
+def serve_forked(workers, port_file, max_seconds, serve):
+    """Bind, fork `workers` children that run serve(sock), write the port to port_file, wait.
+
+    Also what the floor reference (floor_launcher.py) runs on.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import eventlet
     sock = eventlet.listen(("127.0.0.1", 0))
-    children = [_fork_worker(sock, ini, name) for _ in range(int(workers))]
+    children = [_fork_worker(sock, serve) for _ in range(workers)]
     _stop_on(signal.SIGTERM, children)
     _stop_on(signal.SIGINT, children)
     _stop_on(signal.SIGALRM, children)
@@ -38,13 +47,16 @@ def main():
             return
 
 
-def _fork_worker(sock, ini, name):
+def _fork_worker(sock, serve):
     pid = os.fork()
     if pid:
         return pid
     code = 1
     try:
-        _serve(sock, ini, name)
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):
+            signal.signal(signum, signal.SIG_DFL)
+        serve(sock)
         code = 0
     except BaseException:
         traceback.print_exc()
@@ -53,9 +65,6 @@ def _fork_worker(sock, ini, name):
 
 
 def _serve(sock, ini, name):
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):
-        signal.signal(signum, signal.SIG_DFL)
     import eventlet
     eventlet.monkey_patch()
     import eventlet.wsgi

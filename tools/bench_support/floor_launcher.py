@@ -10,13 +10,10 @@ what an HTTP server adds above it can be told apart from what none can
 avoid. It only understands wrk's requests: one at a time per connection.
 """
 
-import ctypes
-import os
-import signal
 import sys
-import warnings
 
-PR_SET_PDEATHSIG = 1
+from eventlet_launcher import serve_forked
+
 BODY = b"Hello, World!\n"
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n"
 KEEP_ALIVE = HEAD + b"\r\n" + BODY
@@ -25,35 +22,7 @@ CLOSE = HEAD + b"Connection: close\r\n\r\n" + BODY
 
 def main():
     _, _, workers, port_file, max_seconds = sys.argv[1:]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import eventlet
-    sock = eventlet.listen(("127.0.0.1", 0))
-    children = []
-    for _ in range(int(workers)):
-        pid = os.fork()
-        if pid == 0:
-            ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            _serve(sock)
-            os._exit(0)
-        children.append(pid)
-
-    def stop(signum, frame):
-        for pid in children:
-            os.kill(pid, signal.SIGTERM)
-        sys.exit(0)
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):
-        signal.signal(signum, stop)
-    signal.alarm(int(max_seconds))
-    with open(port_file + ".tmp", "w") as f:
-        f.write(str(sock.getsockname()[1]))
-    os.rename(port_file + ".tmp", port_file)
-    while True:
-        try:
-            os.wait()
-        except ChildProcessError:
-            return
+    serve_forked(int(workers), port_file, max_seconds, _serve)
 
 
 def _serve(sock):

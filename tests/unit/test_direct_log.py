@@ -18,7 +18,8 @@ from oslo_log import formatters
 
 from service import direct_log
 from service import logs
-from tests.unit.oslo_log_conf import oslo_log_conf
+from tests.unit.logging_helpers import cache_timestamps_of
+from tests.unit.logging_helpers import oslo_log_conf
 
 MESSAGE = '192.0.2.7 "GET /a%20b?c=%d HTTP/1.1" status: 200 len: 14 time: 0.0001'
 
@@ -108,12 +109,7 @@ def test_lines_are_what_logging_writes(logger, make_formatter,
                                        cached_timestamps, tag):
     handler = _stream_handler(logger, make_formatter())
     if cached_timestamps:
-        root = logging.getLogger()
-        root.addHandler(handler)
-        try:
-            logs.cache_timestamps()
-        finally:
-            root.removeHandler(handler)
+        cache_timestamps_of(handler)
     if tag:
         logs.tag_records(tag)
     _same_lines(logger, direct_log.DirectLog(logger),

@@ -9,30 +9,22 @@ import textwrap
 import time
 
 import pytest
-from oslo_config import cfg
 from oslo_log import formatters
-from oslo_log import log
 
 from service import logs
-from tests.unit.oslo_log_conf import oslo_log_conf
+from tests.unit.logging_helpers import cache_timestamps_of
+from tests.unit.logging_helpers import oslo_log_conf
 
 
 @pytest.fixture
 def formatter_pair():
     """An oslo.log formatter as configured, and one after cache_timestamps()."""
-    conf = cfg.ConfigOpts()
-    log.register_options(conf)
-    conf([])
+    conf = oslo_log_conf()
     plain = formatters.ContextFormatter(config=conf, datefmt=conf.log_date_format)
     cached = formatters.ContextFormatter(config=conf, datefmt=conf.log_date_format)
     handler = logging.NullHandler()
     handler.setFormatter(cached)
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        logs.cache_timestamps()
-    finally:
-        root.removeHandler(handler)
+    cache_timestamps_of(handler)
     return plain, cached
 
 

@@ -12,7 +12,7 @@ from service.errors import ConfigError
 
 # Section kinds (the part before the colon) loadapp() can serve.
 SERVABLE_KINDS = ("app", "application", "composite", "pipeline",
-                      "filter-app")
+                  "filter-app")
 
 
 class AppBuildError(Exception):

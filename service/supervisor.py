@@ -371,7 +371,7 @@ class Supervisor:
 
     def _spawn(self, gen, app, index):
         listener = gen.socket_for(app)
-        board = gen.boards[app.name]
+        seat = gen.boards[app.name].seat(index)
         # NOTE: a signal sent to the new child before it has left our
         # handlers and wake-up fd behind would land in our loop as if sent
         # to us (a TERM to a brand-new worker became a stop of the daemon).
@@ -386,14 +386,14 @@ class Supervisor:
         if pid == 0:
             worker.run(worker.WorkerSetup(
                 app=app, generation=gen.number, plan=gen.plan,
-                listener=listener, seat=board.seat(index),
+                listener=listener, seat=seat,
                 reports_fd=self._reports_w, lifeline_fd=self._lifeline_r,
                 supervisor_only=self._inherited_by(listener)))
         signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)
         self._workers[pid] = lifecycle.Worker(
             pid=pid, app=app.name, index=index, generation=gen.number,
             started_at=time.monotonic())
-        self._seats[pid] = board.seat(index)
+        self._seats[pid] = seat
         LOG.debug("Started worker %d of app %s (generation %d)",
                   pid, app.name, gen.number)
 

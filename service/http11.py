@@ -207,22 +207,50 @@ def read_field_lines(readline, limits):
     `readline` is a binary file's: it gets the most it may return, and a
     line that long is over the limit.
     """
-    lines = []
+    line_limit = limits.max_header_line + 1
+    return take_field_lines(iter(lambda: readline(line_limit), None), limits)
+
+
+def take_field_lines(lines, limits):
+    """The field lines from `lines` (an iterator) up to the empty line, checked against limits.
+
+    Lines longer than the limit may come cut to it (as readline cuts them)
+    or whole: either is over the limit.
+    """
+    taken = []
     room = limits.max_head_bytes
     line_limit = limits.max_header_line + 1
     max_fields = limits.max_fields
-    while True:
-        line = readline(line_limit)
+    for line in lines:
         if line == b"\r\n":
-            return lines
+            return taken
         if len(line) >= line_limit:
             raise FieldsTooLarge("Request header field too large")
         if line[-1:] != b"\n":
             raise BadRequest("Incomplete request header")
         room -= len(line)
-        if room < 0 or len(lines) >= max_fields:
+        if room < 0 or len(taken) >= max_fields:
             raise FieldsTooLarge("Request header fields too large")
-        lines.append(line)
+        taken.append(line)
+    raise BadRequest("Incomplete request header")
+
+
+def parse_whole_head(head, max_request_line=MAX_REQUEST_LINE_BYTES,
+                     limits=HeadLimits()):
+    """A head that arrived whole, up to its empty line: the RequestHead reading it line by line gives.
+
+    None when that reading could differ: a line ending in LF or CR alone,
+    or an empty line before the request line. Such a head is read line by
+    line, with the rules for those.
+    """
+    line_ends = head.count(b"\r\n")
+    if (head.count(b"\n") != line_ends or head.count(b"\r") != line_ends
+            or head.startswith(b"\r\n")):
+        return None
+    lines = head.splitlines(keepends=True)
+    request_line = parse_request_line(lines[0], max_request_line)
+    return parse_request_head(request_line,
+                              take_field_lines(iter(lines[1:]), limits))
 
 
 def parse_request_line(line, max_length=MAX_REQUEST_LINE_BYTES):

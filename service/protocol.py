@@ -1,8 +1,10 @@
 """Our HttpProtocol for eventlet.wsgi.server: one client connection, one request at a time.
 
-It reads each request head with the strict parser of service.http11 instead
-of http.server's (which accepts what RFC 9112 forbids and is most of the
-CPU eventlet spends on a request), gives the app a wsgi.input that holds
+eventlet.wsgi.server accepts, spawns a green thread per connection and
+closes the socket after it; the rest is here. It reads each request head
+through service.reader with the strict parser of service.http11 instead of
+http.server's (which accepts what RFC 9112 forbids and is most of the CPU
+eventlet spends on a request), gives the app a wsgi.input that holds
 the client to the body framing it announced, and answers what it refuses
 with a status line and a fixed message, then closes: no exception text and
 no leftover bytes of a refused request are ever served.
@@ -19,7 +21,6 @@ that is already sending.
 import dataclasses
 import logging
 import socket
-import socketserver
 import sys
 import time
 import urllib.parse
@@ -32,8 +33,12 @@ from eventlet import support
 from service import http11
 from service import parking
 from service import response
+from service.reader import SocketReader
 
 LOG = logging.getLogger(__name__)
+
+# recv() errors that mean the client is gone (or its socket already closed).
+_GONE_ERRNOS = eventlet.wsgi.BROKEN_SOCK | eventlet.wsgi.BAD_SOCK
 
 # After an error response, what the client still sends is read and thrown
 # away for up to this long (and this much) before closing: closing a socket
@@ -62,40 +67,62 @@ class Serving:
     parking: object = None
 
 
-class HttpProtocol(eventlet.wsgi.HttpProtocol):
+class HttpProtocol:
+    """One client connection, from its first request to its close.
+
+    eventlet.wsgi.server creates one per accepted connection (its
+    `protocol`) and closes the socket after it. This is not eventlet's
+    HttpProtocol: socketserver's request handler and the socket files it
+    builds for every connection are not used (service.reader reads).
+    """
+
+    # What service.response reads, with eventlet's defaults.
+    minimum_chunk_size = eventlet.wsgi.MINIMUM_CHUNK_SIZE
 
     def __init__(self, conn_state, server, serving):
+        self.conn_state = conn_state
+        self.client_address = conn_state[0]
+        self.connection = sock = conn_state[1]
+        self.server = server
         self.serving = serving
         self.connections = connections = serving.connections
-        self.server = server
         self.access_log = serving.access_log
+        self.head_limits = serving.head_limits
+        self.protocol_version = server.max_http_version or "HTTP/1.1"
+        self.capitalize_response_headers = server.capitalize_response_headers
+        if server.minimum_chunk_size is not None:
+            self.minimum_chunk_size = server.minimum_chunk_size
+        self.reader = SocketReader(sock)
         self.requests_read = 0
         self._addresses = None
         # When this connection started waiting for its next request; None
         # while a request is being read or answered.
         self.idle_since = None
-        self.head_limits = serving.head_limits
         self.headers = _NO_HEADERS
+        self.requestline = ""
+        self.close_connection = True
         self.refused = False
         self.parked = False
         connections.opened(self)
         try:
-            super().__init__(conn_state, server)
+            self._serve()
         finally:
             connections.closed(self)
+            self._finish()
+
+    def _serve(self):
+        conn_state = self.conn_state
+        while True:
+            self.handle_one_request()
+            if conn_state[2] == eventlet.wsgi.STATE_CLOSE:
+                return
+            conn_state[2] = eventlet.wsgi.STATE_IDLE
+            if self.close_connection:
+                return
 
     # Reading a request.
 
-    def _read_request_line(self):
-        self.idle_since = time.monotonic()
-        try:
-            return super()._read_request_line()
-        finally:
-            self.idle_since = None
-
     def handle_one_request(self):
-        if self.server.max_http_version:
-            self.protocol_version = self.server.max_http_version
         if self.requests_read and not self._next_request_coming():
             self.close_connection = True
             return
@@ -118,29 +145,20 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
 
     def _next_request_coming(self):
         """Wait for a keep-alive client's next request; False once the connection is parked."""
-        # NOTE: a keep-alive client's next request is often here already,
-        # and reading it would not yield: without this, one busy connection
-        # keeps every other one of this worker waiting. By the time this
-        # one runs again, its client has usually sent the next request.
-        eventlet.sleep(0)
         lot = self.serving.parking
-        if lot is None:
-            return True
-        sock = self.connection
-        self.idle_since = time.monotonic()
-        sock.settimeout(0.0)
-        try:
-            buffered = self.rfile.peek(1)
-        except OSError:
-            return True  # reading the request line meets it again
-        finally:
-            sock.settimeout(self.server.socket_timeout)
-        if buffered:
+        reader = self.reader
+        if lot is None or reader.buffered() or reader.receive_now():
+            # NOTE: the next request is here already, and reading it would
+            # not yield: without this, one busy connection keeps every
+            # other one of this worker waiting.
+            eventlet.sleep(0)
             return True
         park_after = parking.PARK_AFTER_SECONDS
         timeout = self.server.socket_timeout
         if (timeout is not None and timeout <= park_after) or self.connections.draining:
             return True  # the usual read: it times out, or the drain ends it
+        sock = self.connection
+        self.idle_since = time.monotonic()
         try:
             eventlet.hubs.trampoline(sock.fileno(), read=True, timeout=park_after,
                                      timeout_exc=_StillIdle)
@@ -154,42 +172,73 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
             self.conn_state[1] = parking.HANDED_OFF
             return False
         except eventlet.hubs.IOClosed:
-            pass  # reading the request line meets it again
+            pass  # reading the request meets it again
         return True
 
     def _receive_head(self):
         """The next request's head; None when the connection is done (closed, or refused)."""
         self.headers = _NO_HEADERS  # not the last request's, in a refusal's log line
-        line = self._next_request_line()
-        self.conn_state[2] = eventlet.wsgi.STATE_REQUEST
-        if not line:
+        if not self._request_arrived():
             return None
+        self.conn_state[2] = eventlet.wsgi.STATE_REQUEST
         started = time.time()
+        self._line = b""
         try:
-            return self._parse_head(line)
+            return self._parse_head()
         except http11.HttpError as error:
-            self._refuse(error, line, started)
+            self._refuse(error, self._line, started)
         except TimeoutError:
             self._refuse(http11.RequestTimeout("Request header timed out"),
-                         line, started)
+                         self._line, started)
         except OSError:
             pass  # the client is gone
         return None
 
+    def _request_arrived(self):
+        """Wait for the first bytes of a request; False when the client closed or went silent."""
+        reader = self.reader
+        if reader.buffered():
+            return True
+        self.idle_since = time.monotonic()
+        try:
+            return reader.receive()
+        except (TimeoutError, eventlet.greenio.SSL.ZeroReturnError):
+            return False
+        except OSError as exc:
+            if support.get_errno(exc) in _GONE_ERRNOS:
+                return False
+            raise  # a failed TLS handshake: the server logs it
+        finally:
+            self.idle_since = None
+
+    def _parse_head(self):
+        """The head, in one piece when it came whole (it nearly always does), else line by line."""
+        reader = self.reader
+        url_limit = self.server.url_length_limit
+        head = reader.whole_head(url_limit + self.head_limits.max_head_bytes)
+        if head is not None:
+            self._line = head
+            parsed = http11.parse_whole_head(head, url_limit, self.head_limits)
+            if parsed is not None:
+                reader.skip(len(head))
+                return parsed
+        self._line = line = self._next_request_line()
+        if not line:
+            return None
+        request_line = http11.parse_request_line(line, url_limit)
+        return http11.parse_request_head(
+            request_line, http11.read_field_lines(reader.readline,
+                                                  self.head_limits))
+
     def _next_request_line(self):
-        line = self._read_request_line()
+        readline = self.reader.readline
+        url_limit = self.server.url_length_limit
+        line = readline(url_limit)
         for _ in range(http11.MAX_EMPTY_LINES_BEFORE_REQUEST):
             if line != b"\r\n":
                 break
-            line = self._read_request_line()
+            line = readline(url_limit)
         return line
-
-    def _parse_head(self, line):
-        request_line = http11.parse_request_line(line,
-                                                 self.server.url_length_limit)
-        field_lines = http11.read_field_lines(self.rfile.readline,
-                                              self.head_limits)
-        return http11.parse_request_head(request_line, field_lines)
 
     def _take_head(self, head):
         """Set what eventlet's get_environ and handle_one_response read."""
@@ -227,9 +276,9 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
             (name, value.strip(" \t\n\r")) for name, value in head.fields)
         _add_header_keys(env, headers_raw)
         self.body = RequestBody(
-            self.rfile, None if head.chunked else head.content_length or 0,
+            self.reader, None if head.chunked else head.content_length or 0,
             self.connection, chunked_input=head.chunked,
-            **_continue_writer(env, self.wfile))
+            **_continue_writer(env, self.connection))
         env["wsgi.input"] = env["eventlet.input"] = self.body
         env["eventlet.posthooks"] = []
         env["eventlet.set_idle"] = self._set_idle
@@ -239,7 +288,7 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
         """SERVER_NAME, SERVER_PORT, REMOTE_ADDR, REMOTE_PORT: the same for every request."""
         if self._addresses is None:
             server_host, server_port = eventlet.wsgi.addr_to_host_port(
-                self.serving.server_address or self.request.getsockname())
+                self.serving.server_address or self.connection.getsockname())
             client_host, client_port = eventlet.wsgi.addr_to_host_port(
                 self.client_address)
             self._addresses = {
@@ -295,8 +344,7 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
         self.refused = True
         answer = http11.error_response(error)
         try:
-            self.wfile.write(answer)
-            self.wfile.flush()
+            self.connection.sendall(answer)
         except OSError:
             pass  # the client is gone
         return answer
@@ -305,17 +353,23 @@ class HttpProtocol(eventlet.wsgi.HttpProtocol):
         if self.server.log_output:
             self.access_log.log(self, status, length, seconds)
 
-    def finish(self):
+    def get_client_address(self):
+        """(host, port) for the access log: eventlet's, X-Forwarded-For first when it logs that."""
+        host, port = eventlet.wsgi.addr_to_host_port(self.client_address)
+        if self.server.log_x_forwarded_for:
+            forwarded = self.headers.get("X-Forwarded-For", "").replace(" ", "")
+            if forwarded:
+                host = forwarded + "," + host
+        return host, port
+
+    def _finish(self):
+        self.reader.close()
         if self.parked:
-            # Only this protocol's files end: the socket is parked.
-            try:
-                socketserver.StreamRequestHandler.finish(self)
-            except OSError:
-                pass  # nothing is left to flush: the last response went out
-            return
+            return  # the parking lot holds the socket now
         if self.refused:
             self._linger()
-        super().finish()
+        eventlet.greenio.shutdown_safe(self.connection)
+        self.connection.close()
 
     def _linger(self):
         sock = self.connection
@@ -393,11 +447,28 @@ def _add_header_keys(env, headers_raw):
             env[key] = value
 
 
-def _continue_writer(env, wfile):
+def _continue_writer(env, sock):
     """The Input arguments that make it answer `Expect: 100-continue`."""
     if env.get("HTTP_EXPECT", "").lower() == "100-continue":
-        return {"wfile": wfile, "wfile_line": b"HTTP/1.1 100 Continue\r\n"}
+        return {"wfile": _SocketWriter(sock),
+                "wfile_line": b"HTTP/1.1 100 Continue\r\n"}
     return {"wfile": None, "wfile_line": None}
+
+
+class _SocketWriter:
+    """What eventlet's Input writes a 100 Continue to: unbuffered, straight to the socket."""
+
+    def __init__(self, sock):
+        self._sock = sock
+
+    def writelines(self, pieces):
+        self._sock.sendall(b"".join(pieces))
+
+    def write(self, data):
+        self._sock.sendall(data)
+
+    def flush(self):
+        pass
 
 
 # self.headers is what eventlet and service.response call .get() on.
@@ -550,5 +621,9 @@ class _BodyGuardedResult:
 
 
 def _printable(line):
-    """A refused request line as the access log may show it: escaped, short."""
-    return repr(line.rstrip(b"\r\n")[:LOGGED_LINE_CHARS])[2:-1]
+    """A refused request line as the access log may show it: escaped, short.
+
+    `line` may be the whole head, or as much of the line as was read.
+    """
+    line = line.partition(b"\n")[0]
+    return repr(line.rstrip(b"\r")[:LOGGED_LINE_CHARS])[2:-1]

@@ -359,3 +359,69 @@ def test_error_response_is_a_complete_closing_response(error):
     assert f"Content-Length: {len(body)}" in lines
     assert "Connection: close" in lines
     assert body == error.message.encode() + b"\n"
+
+
+# A head that arrived whole, parsed in one piece.
+
+def _outcome(parse, *args):
+    try:
+        return parse(*args)
+    except http11.HttpError as error:
+        return type(error), error.message
+
+
+def _whole(data):
+    return data[:data.index(b"\r\n\r\n") + 4]
+
+
+def _crlf_lines_only(data):
+    bare = data.replace(b"\r\n", b"")
+    return b"\r" not in bare and b"\n" not in bare and not data.startswith(b"\r\n")
+
+
+WHOLE_HEADS = [data for data, _ in INVALID.values()
+               if b"\r\n\r\n" in data and _crlf_lines_only(_whole(data))] + [
+    head("GET /a?b=c HTTP/1.1", "Accept: */*", "X-A:  v  "),
+    head("POST / HTTP/1.1", "Content-Length: 5", "Content-Length: 5"),
+    head("POST / HTTP/1.1", "Transfer-Encoding: chunked"),
+    head("GET http://h:1/p HTTP/1.1"),
+    head("GET / HTTP/1.0", "Connection: keep-alive", host=False),
+    head("GET / HTTP/1.1", "X-A: " + "a" * 16371),    # the longest line that fits
+    head("GET / HTTP/1.1", *[f"X-{n}: v" for n in range(99)]),  # the most fields
+    head("GET / HTTP/1.1", "Bad Name: v"),
+    head("GET / HTTP/1.1", " folded"),
+    head("GET / HTTP/1.1", "X-A: \x7f"),
+]
+
+
+@pytest.mark.parametrize("data", WHOLE_HEADS)
+def test_a_whole_head_parses_as_when_read_line_by_line(data):
+    limits = http11.HeadLimits()
+    whole = _outcome(http11.parse_whole_head, _whole(data), 8192, limits)
+    assert whole is not None
+    assert whole == _outcome(http11.parse_request, data, limits, 8192)
+
+
+@pytest.mark.parametrize("data", [
+    b"GET / HTTP/1.1\nHost: x\r\n\r\n",          # a line ending in LF alone
+    b"GET / HTTP/1.1\r\nHost: x\rY: z\r\n\r\n",  # a CR alone
+    b"GET / HTTP/1.1\r\nHost: x\r\r\n\r\n",
+    b"\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",    # an empty line first
+])
+def test_a_whole_head_with_other_line_ends_is_left_to_the_line_reader(data):
+    assert http11.parse_whole_head(_whole(data)) is None
+
+
+def test_whole_head_limits_are_those_of_the_line_reader():
+    limits = http11.HeadLimits(max_header_line=20, max_head_bytes=30,
+                               max_fields=3)
+    for fields in (["X-A: " + "a" * 13], ["X-A: " + "a" * 14],
+                   ["A: 1", "B: 2"], ["A: 1", "B: 2", "C: 3"],
+                   ["A: " + "1" * 25], ["A: " + "1" * 26]):
+        data = head("GET / HTTP/1.0", *fields, host=False)
+        assert (_outcome(http11.parse_whole_head, data, 8192, limits)
+                == _outcome(http11.parse_request, data, limits, 8192))
+    data = head("GET /" + "a" * 10 + " HTTP/1.1")
+    for limit in (25, 26, 27):
+        assert (_outcome(http11.parse_whole_head, data, limit)
+                == _outcome(http11.parse_request, data, http11.HeadLimits(), limit))

@@ -34,6 +34,10 @@ _capitalized_names = {}
 class Response:
     """What start_response() set and what write() has sent, for one request."""
 
+    __slots__ = ("protocol", "headers_set", "headers_sent", "chunked", "length",
+                 "status_code", "bodyless", "ended", "declared_length",
+                 "body_sent")
+
     def __init__(self, protocol, request_input):
         self.protocol = protocol
         self.headers_set = None
@@ -61,7 +65,8 @@ class Response:
                          or 100 <= code < 200
                          or (command == "CONNECT" and 200 <= code < 300))
         if self.protocol.capitalize_response_headers:
-            response_headers = [(_capitalized(name), value)
+            known = _capitalized_names
+            response_headers = [(known.get(name) or _capitalized(name), value)
                                 for name, value in response_headers]
         self.headers_set = [status, response_headers]
         return self.write
@@ -118,16 +123,15 @@ class Response:
     def _head(self):
         protocol = self.protocol
         status, response_headers = self.headers_set
-        names = {header[0].lower() for header in response_headers}
-        lines = [_encode_headers(response_headers)]
-        _check_status(status)
-        if "content-length" in names:
-            self.declared_length = _content_length(response_headers)
+        header_lines, length, has_date = _encode_headers(response_headers)
+        lines = [_status_line(protocol.protocol_version, status), header_lines]
+        if length is not None:
+            self.declared_length = _content_length(length)
         self.headers_sent.append(1)
-        if "date" not in names:
+        if not has_date:
             lines.append(_date_line())
         server = protocol.server
-        client_conn = protocol.headers.get("Connection", "").lower()
+        client_conn = protocol.headers.first.get("connection", "").lower()
         send_keep_alive = False
         if (protocol.close_connection == 0 and server.keepalive
                 and (client_conn == "keep-alive"
@@ -138,7 +142,7 @@ class Response:
             protocol.close_connection = 0
         else:
             protocol.close_connection = 1
-        if "content-length" not in names and not self.bodyless:
+        if length is None and not self.bodyless:
             if protocol.request_version == "HTTP/1.1":
                 self.chunked = True
                 lines.append(b"Transfer-Encoding: chunked\r\n")
@@ -154,8 +158,7 @@ class Response:
             if not isinstance(server.keepalive, bool) and whole_seconds:
                 lines.append(b"Keep-Alive: timeout=%d\r\n" % whole_seconds)
         lines.append(b"\r\n")
-        status_line = ("%s %s\r\n" % (protocol.protocol_version, status)).encode()
-        return status_line + b"".join(lines)
+        return b"".join(lines)
 
 
 def respond(protocol):
@@ -294,35 +297,74 @@ def _capitalized(name):
 
 
 def _encode_headers(headers):
-    """The header lines, latin-1 (PEP 3333), with eventlet's errors for what is not.
+    """(the header lines, the first Content-Length value or None, whether a Date is set).
 
-    A name that is not a token, or a CR, LF or NUL in a value, would let
-    text an app copied from a request forge header lines or a whole
+    Header lines are latin-1 (PEP 3333), with eventlet's errors for what is
+    not. A name that is not a token, or a CR, LF or NUL in a value, would
+    let text an app copied from a request forge header lines or a whole
     response: ValueError, which answers 500 instead.
     """
     try:
         text = "".join([f"{name}: {value}\r\n" for name, value in headers])
         encoded = text.encode("latin-1")
     except UnicodeEncodeError:
-        return b"".join(map(eventlet.wsgi._encode_header_line, headers))
+        encoded = b"".join(map(eventlet.wsgi._encode_header_line, headers))
     lines = len(headers)
     if (encoded.count(b"\n") != lines or encoded.count(b"\r") != lines
-            or b"\0" in encoded
-            or not all(_TOKEN.fullmatch(name) for name, _ in headers)):
+            or b"\0" in encoded):
         raise ValueError("response header name or value not allowed in HTTP")
-    return encoded
+    length = None
+    has_date = False
+    known = _name_kinds
+    for name, value in headers:
+        kind = known.get(name)
+        if kind is None:
+            kind = _name_kind(name)
+        if kind is _CONTENT_LENGTH:
+            if length is None:
+                length = value
+        elif kind is _DATE:
+            has_date = True
+    return encoded, length, has_date
 
 
-def _content_length(headers):
-    value = next(str(v) for name, v in headers if name.lower() == "content-length")
+# What a response header name is to _head(), by the name as the app gave it.
+_CONTENT_LENGTH = "content-length"
+_DATE = "date"
+_OTHER = ""
+_name_kinds = {}
+
+
+def _name_kind(name):
+    if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+        raise ValueError("response header name or value not allowed in HTTP")
+    kind = {_CONTENT_LENGTH: _CONTENT_LENGTH, _DATE: _DATE}.get(name.lower(), _OTHER)
+    if len(_name_kinds) < _MAX_CACHED_NAMES:
+        _name_kinds[name] = kind
+    return kind
+
+
+def _content_length(value):
+    value = str(value)
     if not value.isdigit():
         raise ValueError(f"response Content-Length not a number: {value!r}")
     return int(value)
 
 
-def _check_status(status):
-    if not _STATUS.fullmatch(status):
-        raise ValueError(f"response status not allowed in HTTP: {status!r}")
+# Status lines already checked, by (HTTP version, status).
+_MAX_CACHED_STATUSES = 256
+_status_lines = {}
+
+
+def _status_line(version, status):
+    line = _status_lines.get((version, status))
+    if line is None:
+        if not isinstance(status, str) or not _STATUS.fullmatch(status):
+            raise ValueError(f"response status not allowed in HTTP: {status!r}")
+        line = ("%s %s\r\n" % (version, status)).encode()
+        if len(_status_lines) < _MAX_CACHED_STATUSES:
+            _status_lines[version, status] = line
+    return line
 
 
 _date_line = clock.PerSecond(

@@ -68,6 +68,12 @@ def _header_from_query(environ, start_response):
     return [b""]
 
 
+def _header_name_from_query(environ, start_response):
+    from urllib.parse import unquote
+    start_response("200 OK", [(unquote(environ["QUERY_STRING"]), "v")])
+    return [b"named"]
+
+
 def _status_from_query(environ, start_response):
     from urllib.parse import unquote
     start_response(unquote(environ["QUERY_STRING"]), [])
@@ -97,5 +103,6 @@ _AWKWARD = {
     "/head-with-body": _head_with_body,
     "/header-from-query": _header_from_query,
     "/status-from-query": _status_from_query,
+    "/header-name-from-query": _header_name_from_query,
     "/exits": _exits,
 }

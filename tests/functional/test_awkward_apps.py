@@ -56,6 +56,18 @@ def test_crlf_from_an_app_never_forges_a_header(daemon, path):
     assert daemon.workers() == workers
 
 
+@pytest.mark.parametrize("name", [b"Bad%20Name", b"X-A:%20b", b"X%0d%0aSet-Cookie",
+                                  b"", b"X-%C3%A9"])
+def test_a_header_name_that_is_not_a_token_answers_500(daemon, name):
+    # Twice: the second answer comes from what the worker remembers of names.
+    for _ in range(2):
+        reply = daemon.raw("shapes", get(b"/header-name-from-query?" + name, close=True))
+        assert reply.startswith(b"HTTP/1.1 500"), reply[:80]
+        assert b"named" not in reply
+    reply = daemon.raw("shapes", get(b"/header-name-from-query?X-Good", close=True))
+    assert reply.startswith(b"HTTP/1.1 200") and b"\r\nX-Good: v\r\n" in reply
+
+
 def test_sys_exit_in_an_app_fails_only_its_request(daemon):
     workers = daemon.workers()
     reply = daemon.raw("shapes", get(b"/exits", close=True))

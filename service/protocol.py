@@ -272,8 +272,8 @@ class HttpProtocol:
         env["SERVER_PROTOCOL"] = head.version
         env.update(self._address_environ())
         env["GATEWAY_INTERFACE"] = "CGI/1.1"
-        env["headers_raw"] = headers_raw = tuple(
-            (name, value.strip(" \t\n\r")) for name, value in head.fields)
+        # Values come without surrounding whitespace from the parser.
+        env["headers_raw"] = headers_raw = tuple(head.fields)
         _add_header_keys(env, headers_raw)
         self.body = RequestBody(
             self.reader, None if head.chunked else head.content_length or 0,
@@ -363,13 +363,11 @@ class HttpProtocol:
         return host, port
 
     def _finish(self):
+        # eventlet.wsgi.server shuts down and closes the socket once this
+        # green thread ends (the parking lot's stand-in, if parked).
         self.reader.close()
-        if self.parked:
-            return  # the parking lot holds the socket now
         if self.refused:
             self._linger()
-        eventlet.greenio.shutdown_safe(self.connection)
-        self.connection.close()
 
     def _linger(self):
         sock = self.connection

@@ -8,7 +8,6 @@ import logging
 import os
 import signal
 import ssl
-import threading
 import time
 import warnings
 
@@ -17,6 +16,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import eventlet
     import eventlet.wsgi
+import greenlet
 from eventlet import event
 from eventlet import greenio
 from eventlet import semaphore
@@ -62,7 +62,35 @@ def green_the_process():
     # one store for every green thread, so that one request's context (and
     # its ids) showed in other requests' log lines. Each green thread gets
     # its own now, as in a service that was patched before its imports.
-    oslo_context._request_store = threading.local()
+    oslo_context._request_store = GreenContextStore()
+
+
+class GreenContextStore:
+    """oslo.context's store of the request context, kept on the running green thread itself.
+
+    A green threading.local looks the green thread up in a weak dictionary
+    at every access (about 1 µs), and every request reads the store: its
+    access line is written directly only without a context. A green
+    thread's own attributes are a dictionary lookup away. Reading the
+    context where none was set gives None, as oslo.context's getattr does.
+    """
+
+    __slots__ = ()
+
+    @property
+    def context(self):
+        return greenlet.getcurrent().__dict__.get(_CONTEXT_ATTRIBUTE)
+
+    @context.setter
+    def context(self, context):
+        greenlet.getcurrent().__dict__[_CONTEXT_ATTRIBUTE] = context
+
+    @context.deleter
+    def context(self):
+        greenlet.getcurrent().__dict__.pop(_CONTEXT_ATTRIBUTE, None)
+
+
+_CONTEXT_ATTRIBUTE = "_service_request_context"
 
 
 class StopAccepting(Exception):
@@ -258,8 +286,8 @@ class AppServer:
         except ssl.SSLError as exc:
             # A failed handshake (plain HTTP on a TLS port, no client
             # certificate, an old TLS version) ends that connection only.
+            # eventlet.wsgi.server shuts the connection down and closes it.
             LOG.debug("TLS handshake with %s failed: %s", conn_state[0], exc)
-            conn_state[1].close()
 
     def _wait_for_stop(self, signals_r, lifeline_fd):
         while True:

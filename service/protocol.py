@@ -94,7 +94,7 @@ class HttpProtocol:
             self.minimum_chunk_size = server.minimum_chunk_size
         self.reader = SocketReader(sock)
         self.requests_read = 0
-        self._addresses = None
+        self._base_environ = None
         # When this connection started waiting for its next request; None
         # while a request is being read or answered.
         self.idle_since = None
@@ -253,13 +253,13 @@ class HttpProtocol:
     def get_environ(self):
         """The environ eventlet.wsgi builds, built from our parsed head."""
         head = self.request_head
-        env = self.serving.server_environ.copy()
+        env = self._connection_environ()
         env["wsgi.errors"] = sys.stderr
         env["REQUEST_METHOD"] = head.method
-        env["SCRIPT_NAME"] = ""
         path, has_query, query = head.target.partition("?")
         env["RAW_PATH_INFO"] = path
-        env["PATH_INFO"] = urllib.parse.unquote(path, encoding="latin1")
+        env["PATH_INFO"] = (path if "%" not in path
+                            else urllib.parse.unquote(path, encoding="latin1"))
         if has_query:
             env["QUERY_STRING"] = query
         content_type = head.first.get("content-type")
@@ -270,9 +270,6 @@ class HttpProtocol:
         if length:
             env["CONTENT_LENGTH"] = length
         env["SERVER_PROTOCOL"] = head.version
-        env.update(self._address_environ())
-        env["GATEWAY_INTERFACE"] = "CGI/1.1"
-        # Values come without surrounding whitespace from the parser.
         env["headers_raw"] = headers_raw = tuple(head.fields)
         _add_header_keys(env, headers_raw)
         self.body = RequestBody(
@@ -281,20 +278,22 @@ class HttpProtocol:
             **_continue_writer(env, self.connection))
         env["wsgi.input"] = env["eventlet.input"] = self.body
         env["eventlet.posthooks"] = []
-        env["eventlet.set_idle"] = self._set_idle
         return env
 
-    def _address_environ(self):
-        """SERVER_NAME, SERVER_PORT, REMOTE_ADDR, REMOTE_PORT: the same for every request."""
-        if self._addresses is None:
+    def _connection_environ(self):
+        """A copy of what every request's environ on this connection starts with."""
+        if self._base_environ is None:
             server_host, server_port = eventlet.wsgi.addr_to_host_port(
                 self.serving.server_address or self.connection.getsockname())
             client_host, client_port = eventlet.wsgi.addr_to_host_port(
                 self.client_address)
-            self._addresses = {
-                "SERVER_NAME": server_host, "SERVER_PORT": str(server_port),
-                "REMOTE_ADDR": client_host, "REMOTE_PORT": str(client_port)}
-        return self._addresses
+            self._base_environ = dict(
+                self.serving.server_environ, SCRIPT_NAME="",
+                SERVER_NAME=server_host, SERVER_PORT=str(server_port),
+                REMOTE_ADDR=client_host, REMOTE_PORT=str(client_port),
+                GATEWAY_INTERFACE="CGI/1.1")
+            self._base_environ["eventlet.set_idle"] = self._set_idle
+        return self._base_environ.copy()
 
     def _set_idle(self):
         # eventlet.set_idle: for apps (websockets) that never return.

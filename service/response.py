@@ -125,7 +125,7 @@ class Response:
         status, response_headers = self.headers_set
         header_lines, length, has_date = _encode_headers(response_headers)
         lines = [_status_line(protocol.protocol_version, status), header_lines]
-        if length is not None:
+        if length is not _ABSENT:
             self.declared_length = _content_length(length)
         self.headers_sent.append(1)
         if not has_date:
@@ -142,7 +142,7 @@ class Response:
             protocol.close_connection = 0
         else:
             protocol.close_connection = 1
-        if length is None and not self.bodyless:
+        if length is _ABSENT and not self.bodyless:
             if protocol.request_version == "HTTP/1.1":
                 self.chunked = True
                 lines.append(b"Transfer-Encoding: chunked\r\n")
@@ -297,7 +297,7 @@ def _capitalized(name):
 
 
 def _encode_headers(headers):
-    """(the header lines, the first Content-Length value or None, whether a Date is set).
+    """(the header lines, the first Content-Length value or _ABSENT, whether a Date is set).
 
     Header lines are latin-1 (PEP 3333), with eventlet's errors for what is
     not. A name that is not a token, or a CR, LF or NUL in a value, would
@@ -313,7 +313,7 @@ def _encode_headers(headers):
     if (encoded.count(b"\n") != lines or encoded.count(b"\r") != lines
             or b"\0" in encoded):
         raise ValueError("response header name or value not allowed in HTTP")
-    length = None
+    length = _ABSENT
     has_date = False
     known = _name_kinds
     for name, value in headers:
@@ -321,13 +321,15 @@ def _encode_headers(headers):
         if kind is None:
             kind = _name_kind(name)
         if kind is _CONTENT_LENGTH:
-            if length is None:
-                length = value
+            if length is _ABSENT:
+                length = value  # any value: one that is not a number answers 500
         elif kind is _DATE:
             has_date = True
     return encoded, length, has_date
 
 
+# No Content-Length among an app's headers (None is a value: not a number).
+_ABSENT = object()
 # What a response header name is to _head(), by the name as the app gave it.
 _CONTENT_LENGTH = "content-length"
 _DATE = "date"

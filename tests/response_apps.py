@@ -85,6 +85,11 @@ def _exits(environ, start_response):
     sys.exit("an app calling sys.exit()")
 
 
+def _length_none(environ, start_response):
+    start_response("200 OK", [("Content-Length", None)])
+    return [b"abc"]
+
+
 def _longer_than_declared(environ, start_response):
     start_response("200 OK", [("Content-Length", "3")])
     return [b"abc", b"SMUGGLED"]
@@ -104,5 +109,6 @@ _AWKWARD = {
     "/header-from-query": _header_from_query,
     "/status-from-query": _status_from_query,
     "/header-name-from-query": _header_name_from_query,
+    "/length-none": _length_none,
     "/exits": _exits,
 }

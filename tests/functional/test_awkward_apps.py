@@ -68,6 +68,13 @@ def test_a_header_name_that_is_not_a_token_answers_500(daemon, name):
     assert reply.startswith(b"HTTP/1.1 200") and b"\r\nX-Good: v\r\n" in reply
 
 
+def test_a_content_length_that_is_not_a_number_answers_500(daemon):
+    # None included: it is no Content-Length, and no chunked body either.
+    reply = daemon.raw("shapes", get(b"/length-none", close=True))
+    assert reply.startswith(b"HTTP/1.1 500"), reply[:120]
+    assert b"None" not in reply and b"chunked" not in reply
+
+
 def test_sys_exit_in_an_app_fails_only_its_request(daemon):
     workers = daemon.workers()
     reply = daemon.raw("shapes", get(b"/exits", close=True))

@@ -93,6 +93,7 @@ class HttpProtocol:
         if server.minimum_chunk_size is not None:
             self.minimum_chunk_size = server.minimum_chunk_size
         self.reader = SocketReader(sock)
+        _ack_quickly(sock)
         self.requests_read = 0
         self._base_environ = None
         # When this connection started waiting for its next request; None
@@ -107,8 +108,12 @@ class HttpProtocol:
         try:
             self._serve()
         finally:
-            connections.closed(self)
-            self._finish()
+            try:
+                self._finish()
+            finally:
+                # After the linger: a drain waits for the refused client to
+                # read its answer.
+                connections.closed(self)
 
     def _serve(self):
         conn_state = self.conn_state
@@ -189,7 +194,7 @@ class HttpProtocol:
             self._refuse(error, self._line, started)
         except TimeoutError:
             self._refuse(http11.RequestTimeout("Request header timed out"),
-                         self._line, started)
+                         self._line or self.reader.unread(), started)
         except OSError:
             pass  # the client is gone
         return None
@@ -202,10 +207,15 @@ class HttpProtocol:
         self.idle_since = time.monotonic()
         try:
             return reader.receive()
-        except (TimeoutError, eventlet.greenio.SSL.ZeroReturnError):
+        except TimeoutError:
+            LOG.debug("Closing connection from %s: silent for %ss",
+                      self.client_address, self.server.socket_timeout)
+            return False
+        except eventlet.greenio.SSL.ZeroReturnError:
             return False
         except OSError as exc:
             if support.get_errno(exc) in _GONE_ERRNOS:
+                LOG.debug("Connection from %s reset", self.client_address)
                 return False
             raise  # a failed TLS handshake: the server logs it
         finally:
@@ -401,6 +411,14 @@ class HttpProtocol:
     def close_if_idle(self):
         if self.idle_since is not None:
             eventlet.greenio.shutdown_safe(self.connection)
+
+
+def _ack_quickly(sock):
+    """TCP_QUICKACK, as eventlet set it: no delayed ACK for what the client sends next."""
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, True)
+    except (AttributeError, OSError):
+        pass  # not Linux, or not TCP (a Unix socket)
 
 
 class _StillIdle(Exception):

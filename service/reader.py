@@ -19,41 +19,49 @@ class SocketReader:
     """The read side of a connection: what eventlet's Input and our parser read from.
 
     Its read(n) and readline(limit) behave as a binary file's: fewer bytes
-    than asked only at the end of the stream.
+    than asked only at the end of the stream. What has been read is
+    skipped by a position, not cut off the buffer: small reads (chunk
+    lines, short body lines) never copy what follows them.
     """
 
-    __slots__ = ("_sock", "_recv", "_buffer", "closed")
+    __slots__ = ("_sock", "_recv", "_buffer", "_position", "closed")
 
     def __init__(self, sock):
         self._sock = sock
         self._recv = sock.recv
         self._buffer = b""
+        self._position = 0
         self.closed = False
 
     def buffered(self):
-        return len(self._buffer)
+        return len(self._buffer) - self._position
+
+    def unread(self):
+        """What has been received and not read yet (for a log line)."""
+        return self._buffer[self._position:]
 
     def whole_head(self, max_bytes):
         """The buffered bytes up to and including the first empty line, if within max_bytes; else None.
 
-        It stays in the buffer (skip() takes it out), and nothing is
+        They stay in the buffer (skip() takes them out), and nothing is
         received: a head that has not arrived whole is read line by line,
         each line within its limit.
         """
-        end = self._buffer.find(_HEAD_END, 0, max_bytes)
+        start = self._position
+        end = self._buffer.find(_HEAD_END, start, start + max_bytes)
         if end < 0:
             return None
-        return self._buffer[:end + 4]
+        return self._buffer[start:end + 4]
 
     def skip(self, size):
-        self._buffer = self._buffer[size:]
+        self._position += size
 
     def receive(self):
         """Wait for more bytes from the client; False at the end of the stream."""
         data = self._recv(RECEIVE_BYTES)
         if not data:
             return False
-        self._buffer = self._buffer + data if self._buffer else data
+        self._keep(data)
         return True
 
     def receive_now(self):
@@ -68,42 +76,54 @@ class SocketReader:
             return False
         except OSError:
             return True  # the read that follows meets the error
-        if not data:
-            return True  # and the end of the stream
-        self._buffer += data
-        return True
+        if data:
+            self._keep(data)
+        return True  # data, or the end of the stream for the next read
+
+    def _keep(self, data):
+        if self._position >= len(self._buffer):
+            self._buffer = data
+        else:
+            self._buffer = self._buffer[self._position:] + data
+        self._position = 0
 
     def readline(self, limit=-1):
-        buffer = self._buffer
-        start = 0
+        if limit is None:
+            limit = -1
+        start = self._position
+        searched = start
         while True:
-            end = buffer.find(b"\n", start)
+            buffer = self._buffer
+            end = buffer.find(b"\n", searched)
             if end >= 0:
                 end += 1
                 break
-            if 0 <= limit <= len(buffer):
-                end = limit
+            if 0 <= limit <= len(buffer) - start:
+                end = len(buffer)
                 break
-            start = len(buffer)
+            searched = len(buffer)
             if not self.receive():
                 end = len(self._buffer)
                 break
-            buffer = self._buffer
-        if 0 <= limit < end:
-            end = limit
-        self._buffer = buffer[end:]
-        return buffer[:end]
+            # receive() moved what was unread to the front of the buffer.
+            searched -= start
+            start = 0
+        if 0 <= limit < end - start:
+            end = start + limit
+        self._position = end
+        return self._buffer[start:end]
 
     def read(self, size=-1):
         if size is None or size < 0:
             return self._read_to_end()
-        buffer = self._buffer
-        if len(buffer) >= size:
-            self._buffer = buffer[size:]
-            return buffer[:size]
-        parts = [buffer]
-        got = len(buffer)
+        start = self._position
+        if len(self._buffer) - start >= size:
+            self._position = start + size
+            return self._buffer[start:start + size]
+        parts = [self._buffer[start:]]
+        got = len(parts[0])
         self._buffer = b""
+        self._position = 0
         while got < size:
             data = self._recv(min(size - got, RECEIVE_BYTES))
             if not data:
@@ -113,8 +133,9 @@ class SocketReader:
         return b"".join(parts)
 
     def _read_to_end(self):
-        parts = [self._buffer]
+        parts = [self._buffer[self._position:]]
         self._buffer = b""
+        self._position = 0
         while True:
             data = self._recv(RECEIVE_BYTES)
             if not data:
@@ -124,3 +145,4 @@ class SocketReader:
     def close(self):
         self.closed = True
         self._buffer = b""
+        self._position = 0

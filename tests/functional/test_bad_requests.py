@@ -259,6 +259,13 @@ def test_client_that_stops_mid_head_gets_408(served):
         assert_refused(read_until_close(sock), 408)
 
 
+def test_client_that_stops_mid_request_line_gets_408_logged_with_what_it_sent(served):
+    with socket.create_connection(served.address("hello"), timeout=10) as sock:
+        sock.sendall(b"GET /stalled-line")
+        assert_refused(read_until_close(sock), 408)
+    served.wait_for_log(r'"GET /stalled-line" status: 408')
+
+
 def test_client_that_stops_mid_body_gets_408(served):
     with socket.create_connection(served.address("echo"), timeout=10) as sock:
         sock.sendall(head("POST / HTTP/1.1", "Content-Length: 10") + b"hello")

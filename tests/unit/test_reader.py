@@ -1,86 +1,78 @@
-"""service.reader: a connection's buffered reads, over a real socket pair."""
+"""service.reader: a connection's buffered reads, against a binary file's."""
 
+import io
+import random
 import socket
-import threading
-
-import pytest
 
 from service.reader import SocketReader
 
 
-@pytest.fixture
-def pair():
-    server, client = socket.socketpair()
-    server.settimeout(5)
-    yield server, client
-    server.close()
-    client.close()
+def reader_of(data, sizes=(1, 2, 3)):
+    stream = io.BytesIO(data)
+
+    class Source:
+        @staticmethod
+        def recv(size):
+            return stream.read(min(size, next(cycle)))
+
+    cycle = _cycle(sizes)
+    return SocketReader(Source)
 
 
-def send_later(client, *pieces):
-    """Send each piece in its own send, then close: reads cross receives."""
-    def send():
-        for piece in pieces:
-            client.sendall(piece)
-        client.shutdown(socket.SHUT_WR)
-    thread = threading.Thread(target=send)
-    thread.start()
-    return thread
+def _cycle(sizes):
+    while True:
+        yield from sizes
 
 
-def test_readline_spans_receives_and_keeps_the_rest(pair):
-    server, client = pair
-    send_later(client, b"ab", b"c\nde", b"f\n")
-    reader = SocketReader(server)
+def test_readline_spans_receives_and_keeps_the_rest():
+    reader = reader_of(b"abc\ndef\n")
     assert reader.readline() == b"abc\n"
     assert reader.readline() == b"def\n"
     assert reader.readline() == b""
 
 
-def test_readline_stops_at_its_limit(pair):
-    server, client = pair
-    send_later(client, b"abcdef\n")
-    reader = SocketReader(server)
+def test_readline_stops_at_its_limit():
+    reader = reader_of(b"abcdef\n")
     assert reader.readline(4) == b"abcd"
     assert reader.readline(10) == b"ef\n"
 
 
-def test_readline_returns_a_partial_line_at_the_end(pair):
-    server, client = pair
-    send_later(client, b"abc")
-    assert SocketReader(server).readline(10) == b"abc"
+def test_readline_returns_a_partial_line_at_the_end():
+    assert reader_of(b"abc").readline(10) == b"abc"
 
 
-def test_read_returns_all_asked_for_unless_the_stream_ends(pair):
-    server, client = pair
-    send_later(client, b"12", b"345", b"6789")
-    reader = SocketReader(server)
+def test_read_returns_all_asked_for_unless_the_stream_ends():
+    reader = reader_of(b"123456789")
     assert reader.read(4) == b"1234"
     assert reader.read(0) == b""
     assert reader.read(100) == b"56789"
     assert reader.read(1) == b""
 
 
-def test_read_without_a_size_reads_to_the_end(pair):
-    server, client = pair
-    send_later(client, b"ab\n", b"cd")
-    reader = SocketReader(server)
-    assert reader.readline() == b"ab\n"
-    assert reader.read() == b"cd"
-
-
-def test_whole_head_is_found_in_the_buffer_only(pair):
-    server, client = pair
-    send_later(client, b"GET / HTTP/1.1\r\nHost: x\r\n\r\nbody")
-    reader = SocketReader(server)
+def test_whole_head_is_found_in_the_buffer_only():
+    reader = reader_of(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nbody", sizes=(100,))
     assert reader.whole_head(1000) is None  # nothing received yet
-    while reader.receive():
-        pass
+    assert reader.receive()
     head = reader.whole_head(1000)
     assert head == b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
     assert reader.whole_head(10) is None    # not within the bound
     reader.skip(len(head))
-    assert reader.buffered() == 4 and reader.read(4) == b"body"
+    assert reader.buffered() == 4 and reader.unread() == b"body"
+    assert reader.read(4) == b"body"
+
+
+def test_reads_agree_with_a_binary_file():
+    rng = random.Random(5)
+    for _ in range(3000):
+        data = bytes(rng.choice(b"ab\r\n") for _ in range(rng.randint(0, 40)))
+        sizes = [rng.randint(1, 7) for _ in range(5)]
+        reader, file = reader_of(data, sizes), io.BytesIO(data)
+        for _ in range(10):
+            operation = rng.choice(("readline", "read"))
+            size = rng.choice((None, -1, 0, 1, 3, 8, 50))
+            got = getattr(reader, operation)(size)
+            assert got == getattr(file, operation)(size), (data, sizes)
+            assert reader.unread() == data[file.tell():][:reader.buffered()]
 
 
 class Green:

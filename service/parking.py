@@ -13,6 +13,7 @@ Imported only in workers, after the fork.
 import time
 
 import eventlet.wsgi
+import greenlet
 from eventlet import greenio
 from eventlet import hubs
 
@@ -20,6 +21,10 @@ from eventlet import hubs
 # green thread that answered the last one: under load nothing is parked,
 # and parking costs nothing.
 PARK_AFTER_SECONDS = 0.1
+
+
+class StillIdle(Exception):
+    """Thrown into a green thread waiting for its client's next request: park it."""
 
 
 class HandedOff:
@@ -69,6 +74,39 @@ class ParkingLot:
         self._connections = connections
         # client_socket_timeout: how long a connection may stay idle in all.
         self._idle_timeout = idle_timeout
+        # Green threads waiting for a keep-alive client's next request, by
+        # their connection: one sweep every PARK_AFTER_SECONDS tells those
+        # that waited that long to park, instead of a timer for every wait
+        # (a timer costs more than the rest of a wait's bookkeeping).
+        self._waiting = {}
+        self._sweep = None
+
+    def watch(self, conn):
+        """The calling green thread now waits for `conn`'s next request, in a trampoline.
+
+        Until unwatch(), it may get StillIdle thrown into that trampoline.
+        """
+        self._waiting[conn] = greenlet.getcurrent()
+        if self._sweep is None:
+            self._sweep = hubs.get_hub().schedule_call_global(
+                PARK_AFTER_SECONDS, self._tell_idle_to_park)
+
+    def unwatch(self, conn):
+        self._waiting.pop(conn, None)
+
+    def _tell_idle_to_park(self):
+        # In the hub, where every watched green thread is suspended in its
+        # trampoline (each unwatches before it does anything else):
+        # throwing resumes it there at once, as eventlet's timeouts do.
+        self._sweep = None
+        now = time.monotonic()
+        for conn, green_thread in list(self._waiting.items()):
+            if now - conn.idle_since >= PARK_AFTER_SECONDS:
+                del self._waiting[conn]
+                green_thread.throw(StillIdle())
+        if self._waiting and self._sweep is None:
+            self._sweep = hubs.get_hub().schedule_call_global(
+                PARK_AFTER_SECONDS, self._tell_idle_to_park)
 
     def park(self, sock, client_address, idle_since):
         hub = hubs.get_hub()

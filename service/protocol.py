@@ -164,10 +164,10 @@ class HttpProtocol:
             return True  # the usual read: it times out, or the drain ends it
         sock = self.connection
         self.idle_since = time.monotonic()
+        lot.watch(self)
         try:
-            eventlet.hubs.trampoline(sock.fileno(), read=True, timeout=park_after,
-                                     timeout_exc=_StillIdle)
-        except _StillIdle:
+            eventlet.hubs.trampoline(sock.fileno(), read=True)
+        except parking.StillIdle:
             if self.connections.draining:
                 return True
             lot.park(sock, self.client_address, self.idle_since)
@@ -178,6 +178,8 @@ class HttpProtocol:
             return False
         except eventlet.hubs.IOClosed:
             pass  # reading the request meets it again
+        finally:
+            lot.unwatch(self)
         return True
 
     def _receive_head(self):
@@ -419,10 +421,6 @@ def _ack_quickly(sock):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, True)
     except (AttributeError, OSError):
         pass  # not Linux, or not TCP (a Unix socket)
-
-
-class _StillIdle(Exception):
-    """A keep-alive client has sent nothing for parking.PARK_AFTER_SECONDS."""
 
 
 # What an environ key is for a request header name (eventlet's naming).

@@ -1,10 +1,11 @@
 """Time parsing typical request heads: service.http11 against eventlet's stock path.
 
 Both sides do what a server does with one request's head already in its
-read buffer: read the request line and the field lines from a file object,
-and parse them. eventlet's stock path is http.server's parse_request
+read buffer. eventlet's stock path reads the request line and the field
+lines from a file object and parses them with http.server's parse_request
 (request line, then http.client.parse_headers and the email parser) behind
-eventlet's FileObjectForHeaders; ours is what service.protocol does.
+eventlet's FileObjectForHeaders. Ours is what service.protocol does with a
+head that arrived whole: http11.parse_whole_head on the buffered bytes.
 
     .venv/bin/python tools/parse_bench.py [--count N] [--repeat R]
 """
@@ -76,11 +77,9 @@ LIMITS = http11.HeadLimits()
 
 
 def parse_ours(data):
-    readline = io.BytesIO(data).readline
-    request_line = http11.parse_request_line(
-        readline(http11.MAX_REQUEST_LINE_BYTES), http11.MAX_REQUEST_LINE_BYTES)
-    return http11.parse_request_head(
-        request_line, http11.read_field_lines(readline, LIMITS))
+    head = http11.parse_whole_head(data, http11.MAX_REQUEST_LINE_BYTES, LIMITS)
+    assert head is not None
+    return head
 
 
 def best_seconds(parse, data, count, repeat):

@@ -477,9 +477,6 @@ class _SocketWriter:
     def writelines(self, pieces):
         self._sock.sendall(b"".join(pieces))
 
-    def write(self, data):
-        self._sock.sendall(data)
-
     def flush(self):
         pass
 

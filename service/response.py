@@ -334,13 +334,14 @@ _ABSENT = object()
 _CONTENT_LENGTH = "content-length"
 _DATE = "date"
 _OTHER = ""
+_KINDS = {_CONTENT_LENGTH: _CONTENT_LENGTH, _DATE: _DATE}
 _name_kinds = {}
 
 
 def _name_kind(name):
     if not isinstance(name, str) or not _TOKEN.fullmatch(name):
         raise ValueError("response header name or value not allowed in HTTP")
-    kind = {_CONTENT_LENGTH: _CONTENT_LENGTH, _DATE: _DATE}.get(name.lower(), _OTHER)
+    kind = _KINDS.get(name.lower(), _OTHER)
     if len(_name_kinds) < _MAX_CACHED_NAMES:
         _name_kinds[name] = kind
     return kind

@@ -35,6 +35,9 @@ _OSLO_BLANK_FIELDS = ("instance", "color", "user_identity", "resource",
                       "user_name", "project_name", "global_request_id")
 # Fields a format may show that are made for each line.
 _TIME_FIELDS = {"created", "msecs", "asctime"}
+# The fields of a line that change at most once a millisecond, besides the
+# message: asctime shows the second (and maybe the millisecond).
+_MILLISECOND_FIELDS = {"msecs", "asctime", "message"}
 
 # Python 3.13 made LogRecord take the time in nanoseconds.
 _RECORD_TIME_IN_NS = sys.version_info >= (3, 13)
@@ -135,6 +138,26 @@ class _HandlerLine:
         self._constants = constants
         self._asctime = "asctime" in fields
         self._isotime = "isotime" in fields
+        self._reopens = isinstance(handler, logging.handlers.WatchedFileHandler)
+        self._opens = isinstance(handler, logging.FileHandler)
+        # Where the line is the same text around the message for a whole
+        # millisecond (as in oslo.log's default format), that text is made
+        # once a millisecond.
+        self._per_millisecond = (fields <= set(constants) | _MILLISECOND_FIELDS
+                                 and self._shows_message_as_is())
+        self._moment = None
+        self._around = ("", "")
+
+    def _shows_message_as_is(self):
+        """Whether the format shows the message once, neither cut, padded nor quoted."""
+        try:
+            short = self._render(0.0, 0.0, "\x00")
+            long = self._render(0.0, 0.0, "\x00" + "m" * 100 + "\x00")
+        except Exception:
+            return False
+        before, found, after = short.partition("\x00")
+        return (bool(found) and "\x00" not in after
+                and long == before + "\x00" + "m" * 100 + "\x00" + after)
 
     @classmethod
     def for_handler(cls, handler, logger_name):
@@ -162,6 +185,21 @@ class _HandlerLine:
         return cls(handler, fmt, constants, fields)
 
     def render(self, created, msecs, message):
+        if not self._per_millisecond:
+            return self._render(created, msecs, message)
+        formatter = self._formatter
+        # What the text around the message follows from: the second and
+        # millisecond, and the formatter's time settings.
+        moment = (created // 1, msecs, formatter.datefmt, formatter.converter,
+                  formatter.default_time_format, formatter.default_msec_format)
+        if moment != self._moment:
+            before, _, after = self._render(created, msecs, "\x00").partition("\x00")
+            self._around = (before, after)
+            self._moment = moment
+        before, after = self._around
+        return before + message + after
+
+    def _render(self, created, msecs, message):
         values = dict(self._constants, created=created, msecs=msecs,
                       message=message)
         if self._asctime or self._isotime:
@@ -179,9 +217,9 @@ class _HandlerLine:
         handler = self._handler
         handler.acquire()
         try:
-            if isinstance(handler, logging.handlers.WatchedFileHandler):
+            if self._reopens:
                 handler.reopenIfNeeded()
-            if isinstance(handler, logging.FileHandler) and handler.stream is None:
+            if self._opens and handler.stream is None:
                 if handler.mode != "w" or not handler._closed:
                     handler.stream = handler._open()
                 if handler.stream is None:

@@ -43,6 +43,12 @@ FORMATTERS = {
         "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"),
     "stdlib-datefmt": lambda: logging.Formatter(
         "[%(asctime)s] %(message)s", datefmt="%d/%b/%Y %H:%M:%S"),
+    # The message cut, quoted, shown twice, or followed by text.
+    "message-cut": lambda: logging.Formatter("%(asctime)s %(message).20s"),
+    "message-quoted": lambda: logging.Formatter("%(asctime)s %(message)r"),
+    "message-twice": lambda: logging.Formatter("%(message)s|%(message)s"),
+    "message-inside": lambda: logging.Formatter(
+        "%(asctime)s <%(message)s> %(msecs)d"),
 }
 
 
@@ -87,18 +93,22 @@ def _moments():
     moments = [now + rng.uniform(-3e7, 3e7) for _ in range(300)]
     # Whole seconds and the edges of a millisecond.
     moments += [int(now) + fraction for fraction in (0.0, 0.0005, 0.9995, 0.999999)]
+    # Lines within one millisecond, and the same millisecond a second later.
+    moments += [int(now) + 0.25, int(now) + 0.25, int(now) + 0.2504,
+                int(now) + 1.2504, int(now) + 0.2504]
     return moments
 
 
 def _same_lines(logger, writer, read_new_text, moments):
     """Log each moment's line directly, then through logging; the texts must be equal."""
-    for moment in moments:
+    for number, moment in enumerate(moments):
+        message = f"{MESSAGE} #{number}"  # a new one for every line
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(time, "time", lambda: moment)
             patch.setattr(time, "time_ns", lambda: int(moment * 1e9))
-            assert writer.info(MESSAGE)
+            assert writer.info(message)
             direct = read_new_text()
-            logger.info(MESSAGE)
+            logger.info(message)
             assert direct == read_new_text(), moment
 
 

@@ -376,7 +376,6 @@ class HttpProtocol:
     def _finish(self):
         # eventlet.wsgi.server shuts down and closes the socket once this
         # green thread ends (the parking lot's stand-in, if parked).
-        self.reader.close()
         if self.refused:
             self._linger()
 

@@ -24,14 +24,13 @@ class SocketReader:
     lines, short body lines) never copy what follows them.
     """
 
-    __slots__ = ("_sock", "_recv", "_buffer", "_position", "closed")
+    __slots__ = ("_sock", "_recv", "_buffer", "_position")
 
     def __init__(self, sock):
         self._sock = sock
         self._recv = sock.recv
         self._buffer = b""
         self._position = 0
-        self.closed = False
 
     def buffered(self):
         return len(self._buffer) - self._position
@@ -141,8 +140,3 @@ class SocketReader:
             if not data:
                 return b"".join(parts)
             parts.append(data)
-
-    def close(self):
-        self.closed = True
-        self._buffer = b""
-        self._position = 0

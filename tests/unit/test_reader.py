@@ -1,6 +1,7 @@
 """service.reader: a connection's buffered reads, against a binary file's."""
 
 import io
+import itertools
 import random
 import socket
 
@@ -8,20 +9,16 @@ from service.reader import SocketReader
 
 
 def reader_of(data, sizes=(1, 2, 3)):
+    """A reader of `data`, received a few bytes at a time so that reads cross receives."""
     stream = io.BytesIO(data)
+    sizes = itertools.cycle(sizes)
 
     class Source:
         @staticmethod
         def recv(size):
-            return stream.read(min(size, next(cycle)))
+            return stream.read(min(size, next(sizes)))
 
-    cycle = _cycle(sizes)
     return SocketReader(Source)
-
-
-def _cycle(sizes):
-    while True:
-        yield from sizes
 
 
 def test_readline_spans_receives_and_keeps_the_rest():

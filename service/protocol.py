@@ -19,6 +19,7 @@ that is already sending.
 """
 
 import dataclasses
+import functools
 import logging
 import socket
 import sys
@@ -138,7 +139,6 @@ class HttpProtocol:
             return
         self._take_head(head)
         self.environ = self.get_environ()
-        self.application = self._run_app
         self.server.outstanding_requests += 1
         try:
             self.handle_one_response()
@@ -304,12 +304,12 @@ class HttpProtocol:
                 SERVER_NAME=server_host, SERVER_PORT=str(server_port),
                 REMOTE_ADDR=client_host, REMOTE_PORT=str(client_port),
                 GATEWAY_INTERFACE="CGI/1.1")
-            self._base_environ["eventlet.set_idle"] = self._set_idle
+            # Not a bound method: the environ would lead back to this
+            # protocol, and every connection would end as cyclic garbage
+            # for the collector rather than be freed when it closes.
+            self._base_environ["eventlet.set_idle"] = functools.partial(
+                _set_idle, self.conn_state)
         return self._base_environ.copy()
-
-    def _set_idle(self):
-        # eventlet.set_idle: for apps (websockets) that never return.
-        self.conn_state[2] = eventlet.wsgi.STATE_IDLE
 
     # Answering.
 
@@ -320,7 +320,7 @@ class HttpProtocol:
             # Where its body ended is unknown: what follows is not a request.
             self.close_connection = True
 
-    def _run_app(self, environ, start_response):
+    def run_app(self, environ, start_response):
         try:
             result = self.server.app(environ, start_response)
         except BadBody as exc:
@@ -412,6 +412,11 @@ class HttpProtocol:
     def close_if_idle(self):
         if self.idle_since is not None:
             eventlet.greenio.shutdown_safe(self.connection)
+
+
+def _set_idle(conn_state):
+    # eventlet.set_idle: for apps (websockets) that never return.
+    conn_state[2] = eventlet.wsgi.STATE_IDLE
 
 
 def _ack_quickly(sock):

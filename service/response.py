@@ -171,7 +171,7 @@ def respond(protocol):
     try:
         try:
             eventlet.wsgi.WSGI_LOCAL.already_handled = False
-            result = protocol.application(environ, response.start_response)
+            result = protocol.run_app(environ, response.start_response)
             _complete_headers(protocol, response, result, request_input)
             if _write_body(protocol, response, result):
                 protocol.close_connection = 1

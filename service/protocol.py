@@ -152,11 +152,14 @@ class HttpProtocol:
         """Wait for a keep-alive client's next request; False once the connection is parked."""
         lot = self.serving.parking
         reader = self.reader
+        # NOTE: one yield per request, wherever the next one is: without
+        # it, one busy connection keeps every other one of this worker
+        # waiting. It comes before looking for the next request, because
+        # while the other connections run the client usually sends it:
+        # then no wait on the hub is needed (two epoll_ctl calls and the
+        # hub's bookkeeping per request).
+        eventlet.sleep(0)
         if lot is None or reader.buffered() or reader.receive_now():
-            # NOTE: the next request is here already, and reading it would
-            # not yield: without this, one busy connection keeps every
-            # other one of this worker waiting.
-            eventlet.sleep(0)
             return True
         park_after = parking.PARK_AFTER_SECONDS
         timeout = self.server.socket_timeout

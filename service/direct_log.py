@@ -13,8 +13,9 @@ written the way those handlers write it. Anything else goes through logging
 as before: a filter, a syslog, journal or JSON handler, a format that shows
 the caller or the thread, and a line logged while a request context is set
 in the green thread (oslo.log then adds its ids to the line). What logging
-reads at each record to choose handlers is compared at each line too, so a
-handler added, removed or reconfigured later is followed.
+reads at each record to choose handlers is compared at each write (of one
+line or a batch of them), so a handler added, removed or reconfigured later
+is followed.
 
 No eventlet here: lines are written in a worker, after the fork.
 """
@@ -52,7 +53,20 @@ class DirectLog:
         self._plan = None
 
     def info(self, message):
-        """Write `message` as an INFO line; False when it must go through logging instead."""
+        """Write `message` as an INFO line now; False when it must go through logging instead."""
+        if not self._logger.isEnabledFor(logging.INFO):
+            return True
+        if has_request_context():
+            return False
+        return self.write([(record_time(), message)])
+
+    def write(self, lines):
+        """Write INFO lines, each a (record_time(), message) pair; False when logging must write them all.
+
+        Whether a request context is set is the caller's to check, when
+        each line is made: lines are written later, maybe from another
+        green thread.
+        """
         logger = self._logger
         if not logger.isEnabledFor(logging.INFO):
             return True
@@ -61,9 +75,14 @@ class DirectLog:
             self._settings = settings
             self._plan = _plan_for(logger)
         plan = self._plan
-        if plan is None or oslo_context.get_current():
+        if plan is None:
             return False
-        return plan.write(message)
+        return plan.write(lines)
+
+
+def has_request_context():
+    """Whether oslo.context has a request context for this green thread: oslo.log then adds its ids to a line."""
+    return oslo_context.get_current() is not None
 
 
 class _Plan:
@@ -73,15 +92,18 @@ class _Plan:
         self._lines = handler_lines
         self._message_prefix = message_prefix
 
-    def write(self, message):
-        created, msecs = _record_time()
-        message = self._message_prefix + message
+    def write(self, lines):
+        prefix = self._message_prefix
+        messages = [prefix + message for _, message in lines]
+        moments = [moment for moment, _ in lines]
         try:
-            texts = [line.render(created, msecs, message) for line in self._lines]
+            texts = [[line.render(created, msecs, message)
+                      for (created, msecs), message in zip(moments, messages)]
+                     for line in self._lines]
         except Exception:
             return False  # logging reports, or copes with, the format's failure
-        for line, text in zip(self._lines, texts):
-            line.write(text, message)
+        for line, line_texts in zip(self._lines, texts):
+            line.write(line_texts, messages)
         return True
 
 
@@ -212,8 +234,8 @@ class _HandlerLine:
                 values["isotime"] = moment.isotime
         return self._fmt % values
 
-    def write(self, text, message):
-        """What Handler.handle() and the plain handlers' emit() do with a formatted line."""
+    def write(self, texts, messages):
+        """What Handler.handle() and the plain handlers' emit() do with formatted lines, in one write."""
         handler = self._handler
         handler.acquire()
         try:
@@ -225,17 +247,20 @@ class _HandlerLine:
                 if handler.stream is None:
                     return
             stream = handler.stream
-            stream.write(text + handler.terminator)
+            terminator = handler.terminator
+            stream.write(terminator.join(texts) + terminator)
             # StreamHandler.flush(), without taking the lock again.
             if hasattr(stream, "flush"):
                 stream.flush()
         except RecursionError:
             raise
         except Exception:
-            # The message already carries the app's tag: no factory again.
-            handler.handleError(logging.LogRecord(
-                self._constants["name"], logging.INFO, __file__, 0, message,
-                (), None))
+            # As logging reports a failed emit, once per line. The messages
+            # already carry the app's tag: no factory again.
+            for message in messages:
+                handler.handleError(logging.LogRecord(
+                    self._constants["name"], logging.INFO, __file__, 0,
+                    message, (), None))
         finally:
             handler.release()
 
@@ -311,11 +336,20 @@ def _message_prefix(logger_name):
     return prefix
 
 
-def _record_time():
+def record_time():
     """LogRecord's created and msecs for now, made the way this Python's LogRecord makes them."""
     if _RECORD_TIME_IN_NS:
         return _time_from_ns(time.time_ns())
     return _time_from_seconds(time.time())
+
+
+def set_record_time(record, moment):
+    """Give a record the time `moment` (a record_time()) in place of the time it was made."""
+    created, msecs = moment
+    record.created = created
+    record.msecs = msecs
+    started = logging._startTime / 1e9 if _RECORD_TIME_IN_NS else logging._startTime
+    record.relativeCreated = (created - started) * 1000
 
 
 def _time_from_seconds(now):

@@ -41,6 +41,22 @@ def tag_records(tag):
     logging.setLogRecordFactory(tagged)
 
 
+def call_before_each_record(callback):
+    """Call `callback()` before any log record of this process is made.
+
+    A worker writes its access lines in batches: this writes a batch before
+    any other line, so that the log keeps the order things happened in.
+    """
+    make_record = logging.getLogRecordFactory()
+
+    def called_back(*args, **kwargs):
+        callback()
+        return make_record(*args, **kwargs)
+
+    called_back.wrapped_factory = make_record
+    logging.setLogRecordFactory(called_back)
+
+
 def reopen_files():
     """Reopen every log file, after logrotate moved it (USR1)."""
     for handler in logging.getLogger().handlers:

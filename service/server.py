@@ -240,7 +240,9 @@ class AppServer:
         self.pool = eventlet.GreenPool(MAX_CONNECTIONS)
         self.head_limits = http11.HeadLimits.for_max_header_line(
             settings.max_header_line)
-        self.access_log = accesslog.AccessLog(settings.log_format)
+        self.access_log = accesslog.AccessLog(
+            settings.log_format, defer=_after_ready_green_threads)
+        logs.call_before_each_record(self.access_log.flush)
         logs.cache_timestamps()
         logs.skip_thread_names()
         self._serving = None
@@ -249,13 +251,16 @@ class AppServer:
         signals_r = _catch_signals()
         self.connections.accepting()
         server_thread = eventlet.spawn(self._run_wsgi_server)
-        self._wait_for_stop(signals_r, lifeline_fd)
-        server_thread.kill(StopAccepting())
-        self.connections.drain()
         try:
-            server_thread.wait()
-        except StopAccepting:
-            pass  # stopped before it ever accepted
+            self._wait_for_stop(signals_r, lifeline_fd)
+            server_thread.kill(StopAccepting())
+            self.connections.drain()
+            try:
+                server_thread.wait()
+            except StopAccepting:
+                pass  # stopped before it ever accepted
+        finally:
+            self.access_log.flush()
 
     def _run_wsgi_server(self):
         eventlet.wsgi.server(
@@ -298,9 +303,21 @@ class AppServer:
             if signals_r in readable:
                 received = os.read(signals_r, 64)
                 if signal.SIGUSR1 in received:
+                    # The lines of requests served before the signal go to
+                    # the file they would have gone to unbatched.
+                    self.access_log.flush()
                     logs.reopen_files()
                 if signal.SIGTERM in received:
                     return
+
+
+def _after_ready_green_threads(callback):
+    """Have a green thread of its own call `callback()` once the green threads ready now have run.
+
+    Not the hub's own green thread: a log handler may do green I/O (a
+    syslog socket), which cannot wait from there.
+    """
+    eventlet.spawn_n(callback)
 
 
 def _fixed_local_address(listener):

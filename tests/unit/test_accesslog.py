@@ -1,12 +1,16 @@
-"""service.accesslog: which fields a format shows, and the date text."""
+"""service.accesslog: which fields a format shows, the date text, and lines written in batches."""
 
 import http.server
+import io
 import logging
 import time
+import uuid
 
 import pytest
+from oslo_context import context as oslo_context
 
 from service import accesslog
+from service import logs
 
 DEFAULT = ('%(client_ip)s "%(request_line)s" status: %(status_code)s '
            'len: %(body_length)s time: %(wall_seconds).7f')
@@ -55,3 +59,137 @@ def test_nothing_is_logged_below_info(caplog):
     caplog.set_level(logging.WARNING, logger="service.access")
     accesslog.AccessLog(DEFAULT).log(_Protocol(), 200, 120, 0.25)
     assert not caplog.records
+
+
+class _Deferred:
+    """A stand-in for the hub: keeps deferred calls until run()."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, callback):
+        self.calls.append(callback)
+
+    def run(self):
+        calls, self.calls = self.calls, []
+        for callback in calls:
+            callback()
+
+
+@pytest.fixture
+def access_logger():
+    """A logger of its own (no pytest capture handlers) writing to a StringIO."""
+    factory = logging.getLogRecordFactory()
+    logger = logging.Logger("test.access." + uuid.uuid4().hex, logging.INFO)
+    logger.propagate = False
+    handler = logging.StreamHandler(io.StringIO())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    logger.addHandler(handler)
+    yield logger
+    logging.setLogRecordFactory(factory)
+
+
+def _written(logger):
+    return logger.handlers[0].stream.getvalue()
+
+
+def _lines(logger):
+    """The messages written, without their time."""
+    return [line.split(" ", 2)[2] for line in _written(logger).splitlines()]
+
+
+def _request(path):
+    protocol = _Protocol()
+    protocol.requestline = f"GET {path} HTTP/1.1"
+    return protocol
+
+
+def test_lines_wait_for_the_deferred_flush_then_come_in_order(access_logger):
+    deferred = _Deferred()
+    log = accesslog.AccessLog("%(request_line)s", logger=access_logger,
+                              defer=deferred)
+    for path in ("/a", "/b", "/c"):
+        log.log(_request(path), 200, 1, 0.1)
+    assert _written(access_logger) == ""
+    assert len(deferred.calls) == 1  # one flush for the batch
+    deferred.run()
+    assert _lines(access_logger) == ["GET /a HTTP/1.1", "GET /b HTTP/1.1",
+                                     "GET /c HTTP/1.1"]
+    log.log(_request("/d"), 200, 1, 0.1)
+    assert len(deferred.calls) == 1  # the next batch has its own
+    deferred.run()
+    assert _lines(access_logger)[-1] == "GET /d HTTP/1.1"
+
+
+def test_a_full_batch_is_written_without_waiting(access_logger):
+    deferred = _Deferred()
+    log = accesslog.AccessLog("%(request_line)s", logger=access_logger,
+                              defer=deferred)
+    for number in range(accesslog.MAX_PENDING_LINES):
+        log.log(_request(f"/{number}"), 200, 1, 0.1)
+    assert len(_lines(access_logger)) == accesslog.MAX_PENDING_LINES
+    deferred.run()  # finds nothing left to write
+    assert len(_lines(access_logger)) == accesslog.MAX_PENDING_LINES
+
+
+def test_a_line_shows_when_its_request_ended_not_when_it_was_written(
+        access_logger, monkeypatch):
+    deferred = _Deferred()
+    log = accesslog.AccessLog("%(request_line)s", logger=access_logger,
+                              defer=deferred)
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.25)
+    monkeypatch.setattr(time, "time_ns", lambda: 1_700_000_000_250_000_000)
+    log.log(_request("/then"), 200, 1, 0.1)
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_007.5)
+    monkeypatch.setattr(time, "time_ns", lambda: 1_700_000_007_500_000_000)
+    deferred.run()
+    then = time.localtime(1_700_000_000)
+    assert _written(access_logger).startswith(
+        time.strftime("%Y-%m-%d %H:%M:%S", then) + ",250 GET /then")
+
+
+def test_lines_that_logging_must_write_keep_the_time_their_request_ended(
+        access_logger, monkeypatch):
+    # A filter: logging decides, so the line is a record, stamped with
+    # the end of the request rather than the moment of the flush.
+    access_logger.handlers[0].addFilter(logging.Filter())
+    deferred = _Deferred()
+    log = accesslog.AccessLog("%(request_line)s", logger=access_logger,
+                              defer=deferred)
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.25)
+    monkeypatch.setattr(time, "time_ns", lambda: 1_700_000_000_250_000_000)
+    log.log(_request("/then"), 200, 1, 0.1)
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_007.5)
+    monkeypatch.setattr(time, "time_ns", lambda: 1_700_000_007_500_000_000)
+    deferred.run()
+    then = time.localtime(1_700_000_000)
+    assert _written(access_logger) == (
+        time.strftime("%Y-%m-%d %H:%M:%S", then) + ",250 GET /then HTTP/1.1\n")
+
+
+def test_waiting_lines_are_written_before_any_other_record(access_logger):
+    deferred = _Deferred()
+    log = accesslog.AccessLog("%(request_line)s", logger=access_logger,
+                              defer=deferred)
+    logs.call_before_each_record(log.flush)
+    log.log(_request("/first"), 200, 1, 0.1)
+    access_logger.warning("what happened next")
+    assert _lines(access_logger) == ["GET /first HTTP/1.1", "what happened next"]
+
+
+def test_a_line_with_a_request_context_comes_after_the_waiting_ones(
+        access_logger, monkeypatch):
+    deferred = _Deferred()
+    log = accesslog.AccessLog("%(request_line)s", logger=access_logger,
+                              defer=deferred)
+    log.log(_request("/before"), 200, 1, 0.1)
+    monkeypatch.setattr(oslo_context._request_store, "context", None,
+                        raising=False)
+    oslo_context.RequestContext(request_id="req-1234", overwrite=True)
+    log.log(_request("/in-context"), 200, 1, 0.1)
+    # Written at once, through logging (which adds the context's ids).
+    assert _lines(access_logger) == ["GET /before HTTP/1.1",
+                                     "GET /in-context HTTP/1.1"]
+    assert deferred.calls  # runs and finds nothing left
+    deferred.run()
+    assert len(_lines(access_logger)) == 2

@@ -126,6 +126,47 @@ def test_lines_are_what_logging_writes(logger, make_formatter,
                 lambda: _take(handler.stream), _moments())
 
 
+@pytest.mark.parametrize("make_formatter", FORMATTERS.values(), ids=FORMATTERS)
+def test_a_batch_of_lines_is_what_logging_writes_line_by_line(logger, make_formatter):
+    handler = _stream_handler(logger, make_formatter())
+    logs.tag_records("[home] ")
+    lines = []
+    expected = ""
+    for number, moment in enumerate(_moments()):
+        message = f"{MESSAGE} #{number}"
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(time, "time", lambda: moment)
+            patch.setattr(time, "time_ns", lambda: int(moment * 1e9))
+            lines.append((direct_log.record_time(), message))
+            logger.info(message)
+        expected += _take(handler.stream)
+    assert direct_log.DirectLog(logger).write(lines)
+    assert _take(handler.stream) == expected
+
+
+def test_a_record_given_a_time_shows_that_time(logger):
+    handler = _stream_handler(logger, logging.Formatter(
+        "%(created)f %(msecs)03d %(relativeCreated)d %(asctime)s %(message)s"))
+    # Later than logging's start: relativeCreated is not negative.
+    moment = time.time() + 12.5
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(time, "time", lambda: moment)
+        patch.setattr(time, "time_ns", lambda: int(moment * 1e9))
+        logger.info("then")
+    then = _take(handler.stream)
+    record = logger.makeRecord(logger.name, logging.INFO, "", 0, "then", (), None)
+    direct_log.set_record_time(record, _record_time_at(moment))
+    logger.handle(record)
+    assert _take(handler.stream) == then
+
+
+def _record_time_at(moment):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(time, "time", lambda: moment)
+        patch.setattr(time, "time_ns", lambda: int(moment * 1e9))
+        return direct_log.record_time()
+
+
 @pytest.mark.parametrize("handler_type", [
     logging.FileHandler, logging.handlers.WatchedFileHandler])
 def test_file_lines_are_what_logging_writes(logger, tmp_path, handler_type):
@@ -360,7 +401,7 @@ def test_record_time_is_logrecords(monkeypatch):
         monkeypatch.setattr(time, "time", lambda: moment)
         monkeypatch.setattr(time, "time_ns", lambda: int(moment * 1e9))
         record = logging.LogRecord("x", logging.INFO, "", 0, "", (), None)
-        assert direct_log._record_time() == (record.created, record.msecs)
+        assert direct_log.record_time() == (record.created, record.msecs)
 
 
 @pytest.mark.parametrize("ns, created_and_msecs", [

@@ -42,10 +42,11 @@ class AccessLog:
     zero-delay call through the hub does. A line made in a busy worker costs
     a third as much that way, because one batch runs the same code many
     times over while the processor's caches still hold it. A batch is also
-    flushed when it is full, before a line with a request context (which
-    logging writes at once), before any other record of the process is made
-    (so lines stay in order; see service.logs.call_before_each_record), and
-    when the worker stops. A line shows the time its request ended.
+    flushed when it is full, before a line that logging writes at once (one
+    with a request context, or any line when the handlers need logging),
+    before any other record of the worker is made (so lines stay in order;
+    see service.logs.call_before_each_record), and when the worker stops.
+    A line shows the time its request ended.
     """
 
     def __init__(self, log_format, logger=LOGGER, defer=None):
@@ -65,7 +66,9 @@ class AccessLog:
         line = (direct_log.record_time(), client_ip, client_port,
                 protocol.requestline, status, length, seconds,
                 log_date_time_string() if self.shows_date else None)
-        if direct_log.has_request_context():
+        if direct_log.has_request_context() or not self._direct.wrote_directly():
+            # Logging makes this line's record here, in its request's green
+            # thread: its context, thread and time are the request's.
             self.flush()
             self._log_through_logging(self._text(line))
             return
@@ -91,8 +94,11 @@ class AccessLog:
         self._pending = []
         texts = [(line[0], self._text(line)) for line in lines]
         if not self._direct.write(texts):
-            for moment, text in texts:
-                self._log_through_logging(text, moment)
+            # Logging's settings changed since these lines were made. This
+            # green thread may be another request's: not its context.
+            with direct_log.no_request_context():
+                for moment, text in texts:
+                    self._log_through_logging(text, moment)
 
     def _text(self, line):
         _, client_ip, client_port, request_line, status, length, seconds, date = line

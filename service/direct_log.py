@@ -20,6 +20,7 @@ is followed.
 No eventlet here: lines are written in a worker, after the fork.
 """
 
+import contextlib
 import logging
 import logging.handlers
 import os
@@ -67,22 +68,50 @@ class DirectLog:
         each line is made: lines are written later, maybe from another
         green thread.
         """
-        logger = self._logger
-        if not logger.isEnabledFor(logging.INFO):
+        if not self._logger.isEnabledFor(logging.INFO):
             return True
+        plan = self._current_plan()
+        if plan is None:
+            return False
+        return plan.write(lines)
+
+    def wrote_directly(self):
+        """Whether lines were written directly at the last write (or would be now, before the first).
+
+        Cheaper than a write's check of logging's settings: for choosing,
+        line by line, between writing later and handing to logging now.
+        """
+        if self._settings is None:
+            self._current_plan()
+        return self._plan is not None
+
+    def _current_plan(self):
+        logger = self._logger
         settings = _logging_settings(logger)
         if settings != self._settings:
             self._settings = settings
             self._plan = _plan_for(logger)
-        plan = self._plan
-        if plan is None:
-            return False
-        return plan.write(lines)
+        return self._plan
 
 
 def has_request_context():
     """Whether oslo.context has a request context for this green thread: oslo.log then adds its ids to a line."""
     return oslo_context.get_current() is not None
+
+
+@contextlib.contextmanager
+def no_request_context():
+    """Log without the running green thread's request context (a line made for another request)."""
+    store = oslo_context._request_store
+    context = getattr(store, "context", None)
+    if context is None:
+        yield
+        return
+    del store.context
+    try:
+        yield
+    finally:
+        store.context = context
 
 
 class _Plan:

@@ -19,6 +19,7 @@ with warnings.catch_warnings():
 import greenlet
 from eventlet import event
 from eventlet import greenio
+from eventlet import patcher
 from eventlet import semaphore
 from eventlet.green import select as green_select
 from oslo_context import context as oslo_context
@@ -242,7 +243,7 @@ class AppServer:
             settings.max_header_line)
         self.access_log = accesslog.AccessLog(
             settings.log_format, defer=_after_ready_green_threads)
-        logs.call_before_each_record(self.access_log.flush)
+        logs.call_before_each_record(_in_this_thread_only(self.access_log.flush))
         logs.cache_timestamps()
         logs.skip_thread_names()
         self._serving = None
@@ -318,6 +319,18 @@ def _after_ready_green_threads(callback):
     syslog socket), which cannot wait from there.
     """
     eventlet.spawn_n(callback)
+
+
+def _in_this_thread_only(callback):
+    """`callback`, doing nothing when called from another OS thread (eventlet's tpool)."""
+    native_thread_id = patcher.original("_thread").get_ident
+    this_thread = native_thread_id()
+
+    def in_this_thread():
+        if native_thread_id() == this_thread:
+            callback()
+
+    return in_this_thread
 
 
 def _fixed_local_address(listener):

@@ -8,9 +8,11 @@ import uuid
 
 import pytest
 from oslo_context import context as oslo_context
+from oslo_log import formatters
 
 from service import accesslog
 from service import logs
+from tests.unit.logging_helpers import oslo_log_conf
 
 DEFAULT = ('%(client_ip)s "%(request_line)s" status: %(status_code)s '
            'len: %(body_length)s time: %(wall_seconds).7f')
@@ -193,3 +195,35 @@ def test_a_line_with_a_request_context_comes_after_the_waiting_ones(
     assert deferred.calls  # runs and finds nothing left
     deferred.run()
     assert len(_lines(access_logger)) == 2
+
+
+def test_lines_are_logged_at_once_where_the_handlers_need_logging(access_logger):
+    # A filter: logging decides. The record is made in the request's own
+    # green thread, with its context and thread, as without batches.
+    access_logger.handlers[0].addFilter(logging.Filter())
+    deferred = _Deferred()
+    log = accesslog.AccessLog("%(request_line)s", logger=access_logger,
+                              defer=deferred)
+    log.log(_request("/now"), 200, 1, 0.1)
+    assert _lines(access_logger) == ["GET /now HTTP/1.1"]
+    assert not deferred.calls
+
+
+def test_waiting_lines_left_to_logging_do_not_take_another_requests_context(
+        access_logger, monkeypatch):
+    handler = access_logger.handlers[0]
+    handler.setFormatter(formatters.ContextFormatter(
+        config=oslo_log_conf(), project="service-api", version="1"))
+    deferred = _Deferred()
+    log = accesslog.AccessLog("%(request_line)s", logger=access_logger,
+                              defer=deferred)
+    log.log(_request("/mine"), 200, 1, 0.1)
+    handler.addFilter(logging.Filter())  # logging writes the waiting line
+    # Another request's green thread, with its context, writes the batch.
+    monkeypatch.setattr(oslo_context._request_store, "context", None,
+                        raising=False)
+    other = oslo_context.RequestContext(request_id="req-other", overwrite=True)
+    log.flush()
+    assert "GET /mine" in _written(access_logger)
+    assert "req-other" not in _written(access_logger)
+    assert oslo_context.get_current() is other  # and it is set again after

@@ -64,6 +64,39 @@ def green_the_process():
     # its ids) showed in other requests' log lines. Each green thread gets
     # its own now, as in a service that was patched before its imports.
     oslo_context._request_store = GreenContextStore()
+    # eventlet.wsgi's green-thread local: every request sets and reads its
+    # already_handled (which eventlet.websocket sets).
+    eventlet.wsgi.WSGI_LOCAL = GreenLocal("_eventlet_wsgi_")
+
+
+class GreenLocal:
+    """A green-thread local whose attributes are kept on the running green thread itself.
+
+    eventlet's own looks the green thread up in a weak dictionary at every
+    access (two weak references made), and a callback removes its entry
+    when the green thread ends: for every connection, in a worker that
+    closes one per request.
+    """
+
+    __slots__ = ("_prefix",)
+
+    def __init__(self, prefix):
+        object.__setattr__(self, "_prefix", prefix)
+
+    def __getattr__(self, name):
+        try:
+            return greenlet.getcurrent().__dict__[self._prefix + name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name, value):
+        greenlet.getcurrent().__dict__[self._prefix + name] = value
+
+    def __delattr__(self, name):
+        try:
+            del greenlet.getcurrent().__dict__[self._prefix + name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 class GreenContextStore:

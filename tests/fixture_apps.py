@@ -104,3 +104,17 @@ def request_context_factory(global_conf, **local_conf):
             context.RequestContext(request_id=request_id, overwrite=True)
         return _text(start_response, "200 OK", request_id + "\n")
     return with_context
+
+
+def websocket_echo_factory(global_conf, **local_conf):
+    # Imported here, in the worker: the tests' own process stays without eventlet.
+    from eventlet import websocket
+
+    @websocket.WebSocketWSGI
+    def echo(ws):
+        # One message, then the server ends the websocket.
+        message = ws.wait()
+        if message is not None:
+            ws.send(message)
+
+    return echo

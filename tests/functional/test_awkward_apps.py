@@ -1,5 +1,10 @@
 """Apps that answer awkwardly must never corrupt the connection or take the worker down."""
 
+import base64
+import hashlib
+import os
+import socket
+
 import pytest
 
 from tests.functional.daemon import write_config
@@ -95,3 +100,51 @@ def test_body_shorter_than_its_content_length_closes_the_connection(daemon):
     reply = daemon.raw("shapes", get(b"/shorter-than-declared") + get(b"/list"))
     assert reply.endswith(b"\r\n\r\nabc")
     assert reply.count(b"HTTP/1.1 200") == 1
+
+
+def _websocket_frame(opcode, payload):
+    """A client's frame (RFC 6455 5.2): final, masked, under 126 bytes."""
+    mask = os.urandom(4)
+    masked = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
+    return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked
+
+
+def _receive_exactly(sock, size):
+    data = b""
+    while len(data) < size:
+        piece = sock.recv(size - len(data))
+        assert piece, f"closed after {data!r}"
+        data += piece
+    return data
+
+
+def test_eventlet_websocket_app_owns_its_connection_to_the_end(tmp_path, daemons):
+    # eventlet.websocket answers the handshake itself and marks the request
+    # handled (eventlet.wsgi's green-thread local): nothing may be written
+    # after its frames, neither a response head nor an error.
+    daemon = daemons(tmp_path, "--config-file", write_config(
+        tmp_path, {"ws": {}}, """
+            [app:ws]
+            paste.app_factory = tests.fixture_apps:websocket_echo_factory
+        """))
+    key = base64.b64encode(os.urandom(16))
+    with socket.create_connection(daemon.address("ws"), timeout=10) as sock:
+        sock.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                     b"Sec-WebSocket-Key: " + key + b"\r\n\r\n")
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            head += _receive_exactly(sock, 1)
+        assert head.startswith(b"HTTP/1.1 101")
+        accept = base64.b64encode(hashlib.sha1(
+            key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+        assert b"Sec-WebSocket-Accept: " + accept in head
+        sock.sendall(_websocket_frame(0x1, b"hello"))
+        assert _receive_exactly(sock, 7) == b"\x81\x05hello"
+        # The app returned: its closing frame, then the end of the connection.
+        closing = _receive_exactly(sock, 2)
+        assert closing[0] == 0x88
+        _receive_exactly(sock, closing[1])
+        assert sock.recv(4096) == b""
+    # The worker serves on.
+    assert daemon.get("ws", "/plain")[0] == 400  # not a websocket request

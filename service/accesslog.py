@@ -66,7 +66,7 @@ class AccessLog:
         line = (direct_log.record_time(), client_ip, client_port,
                 protocol.requestline, status, length, seconds,
                 log_date_time_string() if self.shows_date else None)
-        if direct_log.has_request_context() or not self._direct.wrote_directly():
+        if direct_log.has_request_context() or not self._direct.writes_directly():
             # Logging makes this line's record here, in its request's green
             # thread: its context, thread and time are the request's.
             self.flush()

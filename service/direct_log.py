@@ -24,6 +24,7 @@ import contextlib
 import logging
 import logging.handlers
 import os
+import select
 import sys
 import time
 
@@ -75,13 +76,16 @@ class DirectLog:
             return False
         return plan.write(lines)
 
-    def wrote_directly(self):
-        """Whether lines were written directly at the last write (or would be now, before the first).
+    def writes_directly(self):
+        """Whether lines are written directly, as far as the last look at logging's settings tells.
 
-        Cheaper than a write's check of logging's settings: for choosing,
-        line by line, between writing later and handing to logging now.
+        Where they are, settings are looked at again only when lines are
+        written (write()): cheaper, for choosing line by line between
+        writing later and handing to logging now. Where they are not, at
+        every call, so that lines go back to direct writes as soon as the
+        settings allow.
         """
-        if self._settings is None:
+        if self._plan is None:
             self._current_plan()
         return self._plan is not None
 
@@ -277,10 +281,12 @@ class _HandlerLine:
                     return
             stream = handler.stream
             terminator = handler.terminator
-            stream.write(terminator.join(texts) + terminator)
-            # StreamHandler.flush(), without taking the lock again.
-            if hasattr(stream, "flush"):
-                stream.flush()
+            flush = getattr(stream, "flush", None)
+            for piece in _whole_line_pieces([text + terminator for text in texts]):
+                stream.write(piece)
+                # StreamHandler.flush(), without taking the lock again.
+                if flush is not None:
+                    flush()
         except RecursionError:
             raise
         except Exception:
@@ -292,6 +298,32 @@ class _HandlerLine:
                     message, (), None))
         finally:
             handler.release()
+
+
+def _whole_line_pieces(lines):
+    """`lines` joined into pieces of at most PIPE_BUF bytes (a longer line alone).
+
+    Workers share their standard output: a pipe (a container's log, a
+    supervisor), or journald's socket. One write of up to PIPE_BUF bytes
+    reaches a pipe whole; a longer one can be split by other processes'
+    writes, in the middle of a line.
+    """
+    pieces = []
+    piece = []
+    size = 0
+    for line in lines:
+        # Most lines are ASCII: a character is a byte. Others are sized by
+        # their UTF-8 bytes, the widest common encoding.
+        line_size = len(line) if line.isascii() else len(line.encode("utf-8", "replace"))
+        if piece and size + line_size > select.PIPE_BUF:
+            pieces.append("".join(piece))
+            piece = []
+            size = 0
+        piece.append(line)
+        size += line_size
+    if piece:
+        pieces.append("".join(piece))
+    return pieces
 
 
 def _oslo_format(formatter):

@@ -152,15 +152,16 @@ def test_a_line_shows_when_its_request_ended_not_when_it_was_written(
 
 def test_lines_that_logging_must_write_keep_the_time_their_request_ended(
         access_logger, monkeypatch):
-    # A filter: logging decides, so the line is a record, stamped with
-    # the end of the request rather than the moment of the flush.
-    access_logger.handlers[0].addFilter(logging.Filter())
     deferred = _Deferred()
     log = accesslog.AccessLog("%(request_line)s", logger=access_logger,
                               defer=deferred)
     monkeypatch.setattr(time, "time", lambda: 1_700_000_000.25)
     monkeypatch.setattr(time, "time_ns", lambda: 1_700_000_000_250_000_000)
     log.log(_request("/then"), 200, 1, 0.1)
+    assert _written(access_logger) == ""  # waiting for its batch
+    # A filter, meanwhile: logging decides, so the line becomes a record,
+    # stamped with the end of the request rather than the moment of the flush.
+    access_logger.handlers[0].addFilter(logging.Filter())
     monkeypatch.setattr(time, "time", lambda: 1_700_000_007.5)
     monkeypatch.setattr(time, "time_ns", lambda: 1_700_000_007_500_000_000)
     deferred.run()
@@ -207,6 +208,21 @@ def test_lines_are_logged_at_once_where_the_handlers_need_logging(access_logger)
     log.log(_request("/now"), 200, 1, 0.1)
     assert _lines(access_logger) == ["GET /now HTTP/1.1"]
     assert not deferred.calls
+
+
+def test_lines_wait_for_batches_again_once_the_handlers_allow(access_logger):
+    handler = access_logger.handlers[0]
+    deferred = _Deferred()
+    log = accesslog.AccessLog("%(request_line)s", logger=access_logger,
+                              defer=deferred)
+    handler.addFilter(logging.Filter())
+    log.log(_request("/filtered"), 200, 1, 0.1)
+    handler.filters.clear()
+    log.log(_request("/direct"), 200, 1, 0.1)
+    assert _lines(access_logger) == ["GET /filtered HTTP/1.1"]
+    deferred.run()
+    assert _lines(access_logger) == ["GET /filtered HTTP/1.1",
+                                     "GET /direct HTTP/1.1"]
 
 
 def test_waiting_lines_left_to_logging_do_not_take_another_requests_context(

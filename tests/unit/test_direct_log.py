@@ -5,6 +5,7 @@ import logging
 import logging.handlers
 import os
 import random
+import select
 import subprocess
 import sys
 import textwrap
@@ -142,6 +143,34 @@ def test_a_batch_of_lines_is_what_logging_writes_line_by_line(logger, make_forma
         expected += _take(handler.stream)
     assert direct_log.DirectLog(logger).write(lines)
     assert _take(handler.stream) == expected
+
+
+class _WriteRecorder(io.StringIO):
+    def __init__(self):
+        super().__init__()
+        self.writes = []
+
+    def write(self, text):
+        self.writes.append(text)
+        return super().write(text)
+
+
+def test_a_batch_goes_out_in_writes_a_shared_pipe_keeps_whole(logger):
+    handler = logging.StreamHandler(_WriteRecorder())
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    messages = [f"{MESSAGE} #{number}" for number in range(300)]
+    messages[7] = "é" * 3000        # 6000 bytes in UTF-8: a write of its own
+    messages[8] = "x" * 5000        # longer than PIPE_BUF: alone
+    now = direct_log.record_time()
+    assert direct_log.DirectLog(logger).write([(now, m) for m in messages])
+    writes = handler.stream.writes
+    assert "".join(writes) == "".join(m + "\n" for m in messages)
+    assert all(write.endswith("\n") for write in writes)
+    assert writes.count(messages[7] + "\n") == writes.count(messages[8] + "\n") == 1
+    others = [w for w in writes if w not in (messages[7] + "\n", messages[8] + "\n")]
+    assert all(len(w.encode()) <= select.PIPE_BUF for w in others)
+    assert len(writes) < len(messages) / 10  # still batches, not a write per line
 
 
 def test_a_record_given_a_time_shows_that_time(logger):

@@ -268,7 +268,7 @@ class _HandlerLine:
         return self._fmt % values
 
     def write(self, texts, messages):
-        """What Handler.handle() and the plain handlers' emit() do with formatted lines, in one write."""
+        """What Handler.handle() and the plain handlers' emit() do with formatted lines, in few writes."""
         handler = self._handler
         handler.acquire()
         try:

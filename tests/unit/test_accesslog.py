@@ -134,36 +134,26 @@ def test_a_full_batch_is_written_without_waiting(access_logger):
     assert len(_lines(access_logger)) == accesslog.MAX_PENDING_LINES
 
 
+def _clock_at(monkeypatch, seconds, nanoseconds):
+    monkeypatch.setattr(time, "time", lambda: seconds)
+    monkeypatch.setattr(time, "time_ns", lambda: nanoseconds)
+
+
+@pytest.mark.parametrize("logging_decides", [False, True],
+                         ids=["written-directly", "through-logging"])
 def test_a_line_shows_when_its_request_ended_not_when_it_was_written(
-        access_logger, monkeypatch):
+        access_logger, monkeypatch, logging_decides):
     deferred = _Deferred()
     log = accesslog.AccessLog("%(request_line)s", logger=access_logger,
                               defer=deferred)
-    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.25)
-    monkeypatch.setattr(time, "time_ns", lambda: 1_700_000_000_250_000_000)
-    log.log(_request("/then"), 200, 1, 0.1)
-    monkeypatch.setattr(time, "time", lambda: 1_700_000_007.5)
-    monkeypatch.setattr(time, "time_ns", lambda: 1_700_000_007_500_000_000)
-    deferred.run()
-    then = time.localtime(1_700_000_000)
-    assert _written(access_logger).startswith(
-        time.strftime("%Y-%m-%d %H:%M:%S", then) + ",250 GET /then")
-
-
-def test_lines_that_logging_must_write_keep_the_time_their_request_ended(
-        access_logger, monkeypatch):
-    deferred = _Deferred()
-    log = accesslog.AccessLog("%(request_line)s", logger=access_logger,
-                              defer=deferred)
-    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.25)
-    monkeypatch.setattr(time, "time_ns", lambda: 1_700_000_000_250_000_000)
+    _clock_at(monkeypatch, 1_700_000_000.25, 1_700_000_000_250_000_000)
     log.log(_request("/then"), 200, 1, 0.1)
     assert _written(access_logger) == ""  # waiting for its batch
-    # A filter, meanwhile: logging decides, so the line becomes a record,
-    # stamped with the end of the request rather than the moment of the flush.
-    access_logger.handlers[0].addFilter(logging.Filter())
-    monkeypatch.setattr(time, "time", lambda: 1_700_000_007.5)
-    monkeypatch.setattr(time, "time_ns", lambda: 1_700_000_007_500_000_000)
+    if logging_decides:
+        # A filter, meanwhile: the line becomes a record when it is written,
+        # stamped with the end of the request all the same.
+        access_logger.handlers[0].addFilter(logging.Filter())
+    _clock_at(monkeypatch, 1_700_000_007.5, 1_700_000_007_500_000_000)
     deferred.run()
     then = time.localtime(1_700_000_000)
     assert _written(access_logger) == (

@@ -54,14 +54,6 @@ class DirectLog:
         self._settings = None
         self._plan = None
 
-    def info(self, message):
-        """Write `message` as an INFO line now; False when it must go through logging instead."""
-        if not self._logger.isEnabledFor(logging.INFO):
-            return True
-        if has_request_context():
-            return False
-        return self.write([(record_time(), message)])
-
     def write(self, lines):
         """Write INFO lines, each a (record_time(), message) pair; False when logging must write them all.
 

@@ -100,6 +100,11 @@ def _moments():
     return moments
 
 
+def _write_now(writer, message):
+    """Write one line at once: a batch of one, made now."""
+    return writer.write([(direct_log.record_time(), message)])
+
+
 def _same_lines(logger, writer, read_new_text, moments):
     """Log each moment's line directly, then through logging; the texts must be equal."""
     for number, moment in enumerate(moments):
@@ -107,7 +112,7 @@ def _same_lines(logger, writer, read_new_text, moments):
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(time, "time", lambda: moment)
             patch.setattr(time, "time_ns", lambda: int(moment * 1e9))
-            assert writer.info(message)
+            assert _write_now(writer, message)
             direct = read_new_text()
             logger.info(message)
             assert direct == read_new_text(), moment
@@ -222,34 +227,34 @@ def test_every_handler_that_sees_the_line_gets_it():
     quiet = _stream_handler(parent, logging.Formatter("3 %(message)s"))
     quiet.setLevel(logging.WARNING)
     writer = direct_log.DirectLog(logger)
-    assert writer.info("hello")
+    assert _write_now(writer, "hello")
     assert (_take(first.stream), _take(upper.stream), _take(quiet.stream)) == (
         "1 hello\n", "2 hello\n", "")
     logger.propagate = False
-    assert writer.info("again")
+    assert _write_now(writer, "again")
     assert (_take(first.stream), _take(upper.stream)) == ("1 again\n", "")
 
 
 def test_changes_to_logging_after_the_first_line_are_followed(logger):
     first = _stream_handler(logger, logging.Formatter("1 %(message)s"))
     writer = direct_log.DirectLog(logger)
-    assert writer.info("a")
+    assert _write_now(writer, "a")
     second = _stream_handler(logger, logging.Formatter("2 %(message)s"))
-    assert writer.info("b")
+    assert _write_now(writer, "b")
     first.setLevel(logging.WARNING)
-    assert writer.info("c")
+    assert _write_now(writer, "c")
     second.setFormatter(logging.Formatter("two %(message)s"))
-    assert writer.info("d")
+    assert _write_now(writer, "d")
     assert _take(first.stream) == "1 a\n1 b\n"
     assert _take(second.stream) == "2 b\n2 c\ntwo d\n"
     second.addFilter(_Filter())
-    assert not writer.info("e")  # logging's to write, filters and all
+    assert not _write_now(writer, "e")  # logging's to write, filters and all
     assert _take(second.stream) == ""
     logging.addLevelName(logging.INFO, "NOTICE")
     try:
         second.filters.clear()
         second.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
-        assert writer.info("f")
+        assert _write_now(writer, "f")
         assert _take(second.stream) == "NOTICE f\n"
     finally:
         logging.addLevelName(logging.INFO, "INFO")
@@ -261,9 +266,9 @@ def test_file_handlers_write_and_follow_a_rotated_file(logger, tmp_path):
     handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
     logger.addHandler(handler)
     writer = direct_log.DirectLog(logger)
-    assert writer.info("one")
+    assert _write_now(writer, "one")
     os.rename(path, tmp_path / "access.log.1")
-    assert writer.info("two")
+    assert _write_now(writer, "two")
     assert (tmp_path / "access.log.1").read_text() == f"{logger.name} one\n"
     assert path.read_text() == f"{logger.name} two\n"
 
@@ -273,7 +278,7 @@ def test_delayed_file_handler_opens_its_file(logger, tmp_path):
     handler = logging.FileHandler(path, delay=True)
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger.addHandler(handler)
-    assert direct_log.DirectLog(logger).info("one")
+    assert _write_now(direct_log.DirectLog(logger), "one")
     assert path.read_text() == "one\n"
 
 
@@ -283,32 +288,35 @@ def test_a_failed_write_is_reported_as_logging_reports_it(logger, monkeypatch):
     reported = []
     monkeypatch.setattr(handler, "handleError", reported.append)
     handler.stream.close()
-    assert direct_log.DirectLog(logger).info("lost")
+    assert _write_now(direct_log.DirectLog(logger), "lost")
     [record] = reported
     assert (record.name, record.levelno, record.getMessage()) == (
         logger.name, logging.INFO, "[home] lost")
 
 
-def test_a_line_logged_with_a_request_context_goes_through_logging(logger, monkeypatch):
+def test_a_request_context_is_seen_and_can_be_set_aside(logger, monkeypatch):
     handler = _stream_handler(logger, _oslo_formatter())
-    writer = direct_log.DirectLog(logger)
     # None set now; undo() removes the one set next, as an app's
     # middleware sets it in the request's green thread.
     monkeypatch.setattr(oslo_context._request_store, "context", None,
                         raising=False)
-    oslo_context.RequestContext(request_id="req-1234", overwrite=True)
-    assert not writer.info(MESSAGE)
-    assert _take(handler.stream) == ""
+    assert not direct_log.has_request_context()
+    context = oslo_context.RequestContext(request_id="req-1234", overwrite=True)
+    assert direct_log.has_request_context()
     logger.info(MESSAGE)
-    assert "req-1234" in _take(handler.stream)  # what logging makes of it
+    assert "req-1234" in _take(handler.stream)  # logging adds its ids
+    with direct_log.no_request_context():
+        assert not direct_log.has_request_context()
+        logger.info(MESSAGE)
+        assert "req-1234" not in _take(handler.stream)
+    assert oslo_context.get_current() is context
     monkeypatch.undo()
-    assert writer.info(MESSAGE)
-    assert "req-1234" not in _take(handler.stream)
+    assert not direct_log.has_request_context()
 
 
 def test_a_line_the_format_cannot_render_goes_through_logging(logger):
     handler = _stream_handler(logger, logging.Formatter("%(message)d"))
-    assert not direct_log.DirectLog(logger).info("not a number")
+    assert not _write_now(direct_log.DirectLog(logger), "not a number")
     assert _take(handler.stream) == ""
 
 
@@ -316,7 +324,7 @@ def test_a_formatter_that_cannot_be_read_leaves_lines_to_logging(logger):
     # A ContextFormatter whose configuration lacks oslo.log's options.
     handler = _stream_handler(logger, formatters.ContextFormatter(
         config=cfg.ConfigOpts()))
-    assert not direct_log.DirectLog(logger).info("hello")
+    assert not _write_now(direct_log.DirectLog(logger), "hello")
     assert _take(handler.stream) == ""
 
 
@@ -330,7 +338,7 @@ def test_a_logger_off_for_info_writes_nothing(logger, disable):
     writer = direct_log.DirectLog(logger)
     disable(logger)
     try:
-        assert writer.info("hello")
+        assert _write_now(writer, "hello")
         assert _take(handler.stream) == ""
     finally:
         logging.disable(logging.NOTSET)
@@ -394,7 +402,7 @@ def _custom_record_factory_then_tagged(logger):
         "custom-record-factory-tagged"])
 def test_lines_go_through_logging_where_their_text_may_differ(logger, set_up):
     set_up(logger)
-    assert not direct_log.DirectLog(logger).info("hello")
+    assert not _write_now(direct_log.DirectLog(logger), "hello")
     for handler in logger.handlers:
         if isinstance(getattr(handler, "stream", None), io.StringIO):
             assert _take(handler.stream) == ""
@@ -415,7 +423,8 @@ def test_the_daemons_default_logging_is_written_directly(tmp_path):
         logs.cache_timestamps()
         logs.skip_thread_names()
         access = logging.getLogger("service.access")
-        print(direct_log.DirectLog(access).info("written directly"))
+        print(direct_log.DirectLog(access).write(
+            [(direct_log.record_time(), "written directly")]))
     """)
     for args in ([], ["--log-file", str(tmp_path / "svc.log")]):
         result = subprocess.run([sys.executable, "-c", script, *args],

@@ -115,7 +115,7 @@ def test_custom_access_log_format_shows_every_field(tmp_path, daemons):
 def test_default_access_log_line(shapes):
     shapes.get("shapes", "/list")
     shapes.wait_for_log(
-        r'\[shapes\] 127\.0\.0\.1 "GET /list HTTP/1\.1" status: 200 len: \d+ '
+        r'\[shapes\] 127\.0\.0\.1 "GET /list HTTP/1\.1" status: 200  len: \d+ '
         r"time: \d+\.\d{7}")
 
 

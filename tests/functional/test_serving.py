@@ -77,7 +77,7 @@ def test_one_access_log_line_per_request(sample):
     for path in ("/a", "/b", "/c"):
         sample.get("home", path)
     for path in ("/a", "/b", "/c"):
-        sample.wait_for_log(rf'"GET {path} HTTP/1.1" status: 200 len: \d+ time: ')
+        sample.wait_for_log(rf'"GET {path} HTTP/1.1" status: 200  len: \d+ time: ')
     assert len(re.findall(r'"GET /[abc] HTTP', sample.log())) == 3
 
 

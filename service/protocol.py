@@ -307,6 +307,10 @@ class HttpProtocol:
                 SERVER_NAME=server_host, SERVER_PORT=str(server_port),
                 REMOTE_ADDR=client_host, REMOTE_PORT=str(client_port),
                 GATEWAY_INTERFACE="CGI/1.1")
+            # wsgi.input ends where the body does, chunked or not: WebOb
+            # (nova, cinder, every wsgify app) reads a body that has no
+            # Content-Length only when told so, as gunicorn and uWSGI do.
+            self._base_environ["wsgi.input_terminated"] = True
             # Not a bound method: the environ would lead back to this
             # protocol, and every connection would end as cyclic garbage
             # for the collector rather than be freed when it closes.

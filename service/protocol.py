@@ -271,19 +271,19 @@ class HttpProtocol:
         env = self._connection_environ()
         env["wsgi.errors"] = sys.stderr
         env["REQUEST_METHOD"] = head.method
-        path, has_query, query = head.target.partition("?")
+        path, _, query = head.target.partition("?")
         env["RAW_PATH_INFO"] = path
         env["PATH_INFO"] = (path if "%" not in path
                             else urllib.parse.unquote(path, encoding="latin1"))
-        if has_query:
-            env["QUERY_STRING"] = query
-        content_type = head.first.get("content-type")
-        # What http.server's headers answered when Content-Type is absent.
-        env["CONTENT_TYPE"] = ("text/plain" if content_type is None
-                               else content_type)
-        length = head.first.get("content-length")
-        if length:
-            env["CONTENT_LENGTH"] = length
+        # Always there, as PEP 3333 and CGI say; "" without a query.
+        env["QUERY_STRING"] = query
+        # CONTENT_TYPE and CONTENT_LENGTH only as the client sent them: a
+        # default type makes frameworks (Falcon) refuse a body-less request.
+        first = head.first
+        if "content-type" in first:
+            env["CONTENT_TYPE"] = first["content-type"]
+        if "content-length" in first:
+            env["CONTENT_LENGTH"] = first["content-length"]
         env["SERVER_PROTOCOL"] = head.version
         env["headers_raw"] = headers_raw = tuple(head.fields)
         _add_header_keys(env, headers_raw)

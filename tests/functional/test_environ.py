@@ -50,3 +50,28 @@ def test_webob_reads_a_chunked_body(daemon):
 def test_input_is_terminated(daemon):
     environ = environ_of(daemon, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert environ["wsgi.input_terminated"] is True
+
+
+def test_content_type_and_length_only_when_the_client_sent_them(daemon):
+    """Falcon answers 415 to a Content-Type the client never sent."""
+    environ = environ_of(daemon, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert "CONTENT_TYPE" not in environ and "CONTENT_LENGTH" not in environ
+    environ = environ_of(daemon, chunked_post([b"{}"], "Content-Type: application/json"))
+    assert environ["CONTENT_TYPE"] == "application/json"
+    assert "CONTENT_LENGTH" not in environ
+    environ = environ_of(daemon, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+                                 b"Content-Length: 3\r\nConnection: close\r\n\r\na,b")
+    assert (environ["CONTENT_TYPE"], environ["CONTENT_LENGTH"]) == ("text/csv", "3")
+    assert "HTTP_CONTENT_TYPE" not in environ and "HTTP_CONTENT_LENGTH" not in environ
+
+
+@pytest.mark.parametrize("target, path, query", [
+    ("/a/b", "/a/b", ""),
+    ("/a/b?", "/a/b", ""),
+    ("/a/b?c=d&e", "/a/b", "c=d&e"),
+    ("http://x/a?c", "/a", "c"),
+])
+def test_query_string_is_always_there(daemon, target, path, query):
+    environ = environ_of(daemon, f"GET {target} HTTP/1.1\r\nHost: x\r\n"
+                                 "Connection: close\r\n\r\n".encode())
+    assert (environ["PATH_INFO"], environ["QUERY_STRING"]) == (path, query)

@@ -285,8 +285,7 @@ class HttpProtocol:
         if "content-length" in first:
             env["CONTENT_LENGTH"] = first["content-length"]
         env["SERVER_PROTOCOL"] = head.version
-        env["headers_raw"] = headers_raw = tuple(head.fields)
-        _add_header_keys(env, headers_raw)
+        _add_header_keys(env, head.fields)
         self.body = RequestBody(
             self.reader, None if head.chunked else head.content_length or 0,
             self.connection, chunked_input=head.chunked,
@@ -460,8 +459,8 @@ def _environ_key(name):
     return key
 
 
-def _add_header_keys(env, headers_raw):
-    for name, value in headers_raw:
+def _add_header_keys(env, fields):
+    for name, value in fields:
         key = _environ_key(name)
         if key is None or key[0] == "C":
             continue  # CONTENT_TYPE and CONTENT_LENGTH are set from the head

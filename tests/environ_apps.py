@@ -4,9 +4,10 @@ import json
 
 
 def keys_factory(global_conf, **local_conf):
-    """Answers with the environ as JSON: str and bool values as they are, others by type name."""
+    """Answers with the environ as JSON: str and bool values as they are, others as {"type": name}."""
     def show_keys(environ, start_response):
-        shown = {key: value if isinstance(value, (str, bool)) else type(value).__name__
+        shown = {key: value if isinstance(value, (str, bool))
+                 else {"type": type(value).__name__}
                  for key, value in environ.items()}
         body = json.dumps(shown).encode()
         start_response("200 OK", [("Content-Type", "application/json"),

@@ -75,3 +75,14 @@ def test_query_string_is_always_there(daemon, target, path, query):
     environ = environ_of(daemon, f"GET {target} HTTP/1.1\r\nHost: x\r\n"
                                  "Connection: close\r\n\r\n".encode())
     assert (environ["PATH_INFO"], environ["QUERY_STRING"]) == (path, query)
+
+
+def test_keys_without_a_prefix_are_cgi_variables_with_str_values(daemon):
+    """A key without a dot is a CGI variable (PEP 3333); a server's own keys carry a prefix."""
+    environ = environ_of(daemon, b"GET /?q HTTP/1.1\r\nHost: x\r\nX-Thing: 1\r\n"
+                                 b"Connection: close\r\n\r\n")
+    unprefixed = {key: value for key, value in environ.items() if "." not in key}
+    assert [key for key in unprefixed if not key.isupper()] == []
+    assert {key: value for key, value in unprefixed.items()
+            if not isinstance(value, str)} == {}
+    assert environ["HTTP_X_THING"] == "1"

@@ -26,3 +26,24 @@ def webob_echo_factory(global_conf, **local_conf):
             body=b"%d bytes: %s" % (len(request.body), request.body),
             content_type="text/plain")
     return echo
+
+
+def validated_echo_factory(global_conf, **local_conf):
+    """Echoes the query and body, inside wsgiref.validate's validator.
+
+    What the validator finds is an AssertionError, or a WSGIWarning made an
+    error here: either answers 500 and logs a traceback.
+    """
+    import warnings
+    from wsgiref import validate
+
+    # The worker serves this app only: its warnings filter is the test's.
+    warnings.simplefilter("error", validate.WSGIWarning)
+
+    def echo(environ, start_response):
+        read = environ["wsgi.input"].read
+        body = b"".join(iter(lambda: read(65536), b""))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"%s %d bytes: %s" % (environ["QUERY_STRING"].encode(),
+                                      len(body), body)]
+    return validate.validator(echo)

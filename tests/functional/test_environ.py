@@ -12,13 +12,16 @@ PASTE = """
 
     [app:webob]
     paste.app_factory = tests.environ_apps:webob_echo_factory
+
+    [app:validated]
+    paste.app_factory = tests.environ_apps:validated_echo_factory
 """
 
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
     directory = tmp_path_factory.mktemp("environ")
-    conf = write_config(directory, {"keys": {}, "webob": {}}, PASTE)
+    conf = write_config(directory, {"keys": {}, "webob": {}, "validated": {}}, PASTE)
     daemon = Daemon(directory, "--config-file", conf)
     try:
         daemon.wait_ready()
@@ -86,3 +89,23 @@ def test_keys_without_a_prefix_are_cgi_variables_with_str_values(daemon):
     assert {key: value for key, value in unprefixed.items()
             if not isinstance(value, str)} == {}
     assert environ["HTTP_X_THING"] == "1"
+
+
+def test_wsgiref_validate_finds_nothing(daemon):
+    conn = daemon.connection("validated")
+    try:
+        for method, target, body, expected in [
+                ("GET", "/", None, b" 0 bytes: "),
+                ("GET", "/?a=b", None, b"a=b 0 bytes: "),
+                ("POST", "/", b"ping", b" 4 bytes: ping"),
+                ("POST", "/?c", iter([b"chunk", b"ed"]), b"c 7 bytes: chunked"),
+                ("HEAD", "/", None, b"")]:
+            conn.request(method, target, body=body)
+            response = conn.getresponse()
+            assert (response.status, response.read()) == (200, expected), (method, target)
+    finally:
+        conn.close()
+    daemon.wait_for_log(r"\[validated\] .* status: 200 ", count=5)
+    for problem in ("Traceback", "AssertionError", "WSGIWarning",
+                    "Iterator garbage collected"):
+        assert problem not in daemon.log()

@@ -289,7 +289,7 @@ class HttpProtocol:
         self.body = RequestBody(
             self.reader, None if head.chunked else head.content_length or 0,
             self.connection, chunked_input=head.chunked,
-            **_continue_writer(env, self.connection))
+            **_continue_writer(head, env, self.connection))
         env["wsgi.input"] = env["eventlet.input"] = self.body
         env["eventlet.posthooks"] = []
         return env
@@ -470,9 +470,14 @@ def _add_header_keys(env, fields):
             env[key] = value
 
 
-def _continue_writer(env, sock):
-    """The Input arguments that make it answer `Expect: 100-continue`."""
-    if env.get("HTTP_EXPECT", "").lower() == "100-continue":
+def _continue_writer(head, env, sock):
+    """The Input arguments that make it answer `Expect: 100-continue`.
+
+    Only to HTTP/1.1 clients: an HTTP/1.0 one may not know 1xx responses
+    and sends its body without waiting (RFC 9110 10.1.1 and 15.2).
+    """
+    if (head.version == "HTTP/1.1"
+            and env.get("HTTP_EXPECT", "").lower() == "100-continue"):
         return {"wfile": _SocketWriter(sock),
                 "wfile_line": b"HTTP/1.1 100 Continue\r\n"}
     return {"wfile": None, "wfile_line": None}

@@ -50,7 +50,10 @@ FIELD_LINE_RE = re.compile("(" + TOKEN + "):" + OWS + "(" + FIELD_CONTENT_CHARS 
 HTTP_VERSION = "HTTP/" + DIGIT + r"\." + DIGIT
 # RFC 9112 3.2: request-target is one of four forms made of URI characters
 # (RFC 3986), all visible ASCII; which form is allowed is checked after.
-REQUEST_TARGET = "[" + VCHAR + "]+"
+# No form has a fragment (origin-form and absolute-form end at the query),
+# so "#" is left out: "#frag" must never reach an app in PATH_INFO or
+# QUERY_STRING.
+REQUEST_TARGET = r"[\x21\x22\x24-\x7e]+"     # VCHAR except "#"
 # RFC 9112 3: request-line = method SP request-target SP HTTP-version;
 # RFC 9110 9.1: method = token. Exactly one SP between parts.
 REQUEST_LINE_RE = re.compile(

@@ -113,6 +113,7 @@ BAD_HEADS = {
     "non-ascii target": (head("GET /caf\xe9 HTTP/1.1"), 400),
     "bare lf line ends": (b"GET / HTTP/1.1\nHost: x\n\n", 400),
     "asterisk without options": (head("GET * HTTP/1.1"), 400),
+    "fragment in target": (head("GET /a?b=c#frag HTTP/1.1"), 400),
     "url too long": (head("GET /" + "u" * 9000 + " HTTP/1.1"), 414),
     # Field lines.
     "field without colon": (head("GET / HTTP/1.1", "X-Field value"), 400),

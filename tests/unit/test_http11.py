@@ -165,6 +165,12 @@ INVALID = {
     "asterisk not options": (head("GET * HTTP/1.1"), 400),
     "unknown scheme": (head("GET ftp://x/ HTTP/1.1"), 400),
     "bad authority": (head("GET http://a b/ HTTP/1.1"), 400),
+    # RFC 9112 3.2: no form of request-target has a fragment.
+    "fragment in path": (head("GET /a#frag HTTP/1.1"), 400),
+    "fragment in query": (head("GET /a?b=c#frag HTTP/1.1"), 400),
+    "empty fragment": (head("GET /# HTTP/1.1"), 400),
+    "fragment in absolute-form": (head("GET http://x/a#frag HTTP/1.1"), 400),
+    "fragment after authority": (head("GET http://x#frag HTTP/1.1"), 400),
     "bare lf": (b"GET / HTTP/1.1\nHost: x\n\n", 400),
     "bare cr": (b"GET / HTTP/1.1\rHost: x\r\n\r\n", 400),
     "no line end": (b"GET / HTTP/1.1", 400),

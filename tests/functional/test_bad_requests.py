@@ -77,6 +77,10 @@ VALID = {
         "echo", chunked(b'5;name=value\r\nhello\r\n1;q="a b"\r\n!\r\n0\r\n'
                         b"Trailer: yes\r\n\r\n", "Connection: close"),
         b"6 bytes: hello!"),
+    "chunk extensions with whitespace": (
+        "echo", chunked(b"5 ;name = value\r\nhello\r\n1\t;\tq = \"a b\" ; r\r\n!\r\n"
+                        b"0 ; last\r\n\r\n", "Connection: close"),
+        b"6 bytes: hello!"),
     "upper-case hex chunk size": (
         "echo", chunked(b"A\r\n0123456789\r\n0\r\n\r\n", "Connection: close"),
         b"10 bytes: 0123456789"),
@@ -166,7 +170,8 @@ BAD_CHUNKED_BODIES = {
     "plus sign": b"+5\r\nhello\r\n0\r\n\r\n",
     "minus sign": b"-5\r\nhello\r\n0\r\n\r\n",
     "leading space": b" 5\r\nhello\r\n0\r\n\r\n",
-    "space before extension": b"5 ;ext\r\nhello\r\n0\r\n\r\n",
+    "space after extension": b"5;ext \r\nhello\r\n0\r\n\r\n",
+    "space after extension value": b"5;a=b \r\nhello\r\n0\r\n\r\n",
     "trailing space": b"5 \r\nhello\r\n0\r\n\r\n",
     "underscore": b"5_0\r\n" + b"x" * 80 + b"\r\n0\r\n\r\n",
     "huge size": b"F" * 40 + b"\r\nhello\r\n0\r\n\r\n",

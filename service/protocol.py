@@ -266,7 +266,7 @@ class HttpProtocol:
         self.close_connection = not head.keep_alive
 
     def get_environ(self):
-        """The environ eventlet.wsgi builds, built from our parsed head."""
+        """eventlet.wsgi's environ, from our parsed head, where it keeps to PEP 3333 as gunicorn and uWSGI do."""
         head = self.request_head
         env = self._connection_environ()
         env["wsgi.errors"] = sys.stderr

@@ -26,7 +26,7 @@ import os
 import shlex
 import sys
 
-from service import global_conf
+from service.worker import global_conf
 
 DEFAULT_ATTRIBUTE = "application"
 

@@ -24,7 +24,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # eventlet announces its deprecation
     import eventlet.wsgi
 
-from service import http11  # noqa: E402
+from service.http import head as http11  # noqa: E402
 
 TOKEN = "gAAAAABm" + "x" * 180   # the size of a Keystone fernet token
 

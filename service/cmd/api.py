@@ -22,14 +22,13 @@ import sys  # noqa: E402
 
 from oslo_config import cfg  # noqa: E402
 
-from service import check  # noqa: E402
 from service import conf as service_conf  # noqa: E402
 from service import logs  # noqa: E402
-from service import plan as service_plan  # noqa: E402
 from service import proctitle  # noqa: E402
-from service import supervisor  # noqa: E402
 from service.conf import files as conf_files  # noqa: E402
 from service.errors import ConfigError  # noqa: E402
+from service.supervisor import plan as service_plan  # noqa: E402
+from service.supervisor.loop import Supervisor  # noqa: E402
 
 LOG = logging.getLogger("service-api")
 
@@ -53,8 +52,8 @@ def main(argv=None):
             return EXIT_STOPPED
         _log_warnings(plan)
         proctitle.set_title("service-api: supervisor")
-        return supervisor.Supervisor(plan, lambda: reread(argv),
-                                     EARLY_SIGNALS).run()
+        return Supervisor(plan, lambda: reread(argv), _become_worker,
+                          EARLY_SIGNALS).run()
     except ConfigError as exc:
         error = exc
     # Reported outside the except block: oslo.log would append the exception.
@@ -74,7 +73,15 @@ def reread(argv):
     return plan
 
 
+def _become_worker(setup):
+    """In a new child: the worker's life. Imported here, after the fork, so
+    the supervisor never loads the worker's code nor eventlet."""
+    from service.worker import process
+    process.run(setup)
+
+
 def _check(plan, conf):
+    from service.cmd import check
     # A check is a command, not a daemon: Ctrl-C ends it at once.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -78,8 +78,8 @@ def test_access_line_of_a_request_with_an_oslo_context_shows_its_ids(tmp_path, d
 def test_debug_adds_debug_lines(tmp_path, daemons):
     conf = write_config(tmp_path, {"hello": {}}, PASTE)
     daemon = daemons(tmp_path, "--config-file", conf, "--debug")
-    daemon.wait_for_log(r"DEBUG service\.supervisor .*Started worker \d+ of app hello")
-    daemon.wait_for_log(r"DEBUG service\.supervisor .*Worker \d+ of app hello is serving")
+    daemon.wait_for_log(r"DEBUG service\.supervisor\.loop .*Started worker \d+ of app hello")
+    daemon.wait_for_log(r"DEBUG service\.supervisor\.loop .*Worker \d+ of app hello is serving")
 
 
 def test_json_lines(tmp_path, daemons):
@@ -97,7 +97,7 @@ def test_json_lines(tmp_path, daemons):
     assert access[0]["process"] == worker
     # Workers skip thread names only where no format shows them.
     assert access[0]["thread_name"]
-    assert any(r["name"] == "service.supervisor" for r in records)
+    assert any(r["name"] == "service.supervisor.loop" for r in records)
 
 
 def test_a_format_that_shows_thread_names_gets_them(tmp_path, daemons):

@@ -88,7 +88,8 @@ def test_thread_names_are_skipped_with_the_daemons_default_logging():
     script = textwrap.dedent("""
         import logging
         from oslo_config import cfg
-        from service import logs, server
+        from service import logs
+        from service.worker import app_server as server
         logs.register_opts(cfg.CONF)
         cfg.CONF([], project="service-api")
         logs.setup(cfg.CONF)

@@ -3,7 +3,7 @@
 import os
 import socket
 
-from service import notify
+from service.supervisor import notify
 
 
 def test_notify_sends_datagrams_to_notify_socket(tmp_path, monkeypatch):

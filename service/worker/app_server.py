@@ -24,12 +24,12 @@ from eventlet import semaphore
 from eventlet.green import select as green_select
 from oslo_context import context as oslo_context
 
-from service import accesslog
-from service import balance
-from service import http11
 from service import logs
-from service import parking
-from service import protocol
+from service.accesslog import lines as access_lines
+from service.http import head
+from service.worker import accept_turns
+from service.worker import connection
+from service.worker import idle
 
 LOG = logging.getLogger(__name__)
 
@@ -52,79 +52,6 @@ _WILDCARD_HOSTS = {"", "0.0.0.0", "::"}
 _ACCEPT_RETRY_ERRNOS = {errno.ECONNABORTED, errno.EPROTO, errno.EPERM}
 _ACCEPT_BACKOFF_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS,
                           errno.ENOMEM}
-
-
-def green_the_process():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        eventlet.monkey_patch()
-    # oslo.context keeps the request context in a threading.local made when
-    # the supervisor imported it (through oslo.log), before any patching:
-    # one store for every green thread, so that one request's context (and
-    # its ids) showed in other requests' log lines. Each green thread gets
-    # its own now, as in a service that was patched before its imports.
-    oslo_context._request_store = GreenContextStore()
-    # eventlet.wsgi's green-thread local: every request sets and reads its
-    # already_handled (which eventlet.websocket sets).
-    eventlet.wsgi.WSGI_LOCAL = GreenLocal("_eventlet_wsgi_")
-
-
-class GreenLocal:
-    """A green-thread local whose attributes are kept on the running green thread itself.
-
-    eventlet's own looks the green thread up in a weak dictionary at every
-    access (two weak references made), and a callback removes its entry
-    when the green thread ends: for every connection, in a worker that
-    closes one per request.
-    """
-
-    __slots__ = ("_prefix",)
-
-    def __init__(self, prefix):
-        object.__setattr__(self, "_prefix", prefix)
-
-    def __getattr__(self, name):
-        try:
-            return greenlet.getcurrent().__dict__[self._prefix + name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __setattr__(self, name, value):
-        greenlet.getcurrent().__dict__[self._prefix + name] = value
-
-    def __delattr__(self, name):
-        try:
-            del greenlet.getcurrent().__dict__[self._prefix + name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-class GreenContextStore:
-    """oslo.context's store of the request context, kept on the running green thread itself.
-
-    A green threading.local looks the green thread up in a weak dictionary
-    at every access (about 1 µs), and every request reads the store: its
-    access line is written directly only without a context. A green
-    thread's own attributes are a dictionary lookup away. Reading the
-    context where none was set gives None, as oslo.context's getattr does.
-    """
-
-    __slots__ = ()
-
-    @property
-    def context(self):
-        return greenlet.getcurrent().__dict__.get(_CONTEXT_ATTRIBUTE)
-
-    @context.setter
-    def context(self, context):
-        greenlet.getcurrent().__dict__[_CONTEXT_ATTRIBUTE] = context
-
-    @context.deleter
-    def context(self):
-        greenlet.getcurrent().__dict__.pop(_CONTEXT_ATTRIBUTE, None)
-
-
-_CONTEXT_ATTRIBUTE = "_service_request_context"
 
 
 class StopAccepting(Exception):
@@ -199,7 +126,7 @@ class Listener:
         self._sock = greenio.GreenSocket(sock)
         self._connections = connections
         self._tls_context = tls_context
-        self._turns = balance.Turns(seat, connections.held, eventlet.sleep)
+        self._turns = accept_turns.Turns(seat, connections.held, eventlet.sleep)
 
     def accept(self):
         while True:
@@ -272,9 +199,9 @@ class AppServer:
         self.environ = _HTTPS_ENVIRON if tls_context else None
         self.tls = tls_context is not None
         self.pool = eventlet.GreenPool(MAX_CONNECTIONS)
-        self.head_limits = http11.HeadLimits.for_max_header_line(
+        self.head_limits = head.HeadLimits.for_max_header_line(
             settings.max_header_line)
-        self.access_log = accesslog.AccessLog(
+        self.access_log = access_lines.AccessLog(
             settings.log_format, defer=_after_ready_green_threads)
         logs.call_before_each_record(_in_this_thread_only(self.access_log.flush))
         logs.own().cache_timestamps()
@@ -312,16 +239,16 @@ class AppServer:
 
     def _protocol(self, conn_state, server):
         if self._serving is None:
-            self._serving = protocol.Serving(
+            self._serving = connection.Serving(
                 self.connections, self.head_limits, self.access_log,
                 server.get_environ(), _fixed_local_address(self.listener),
                 # A TLS connection may hold decrypted bytes that its socket
                 # no longer shows as readable: it waits in its green thread.
-                parking=None if self.tls else parking.ParkingLot(
+                parking=None if self.tls else idle.ParkingLot(
                     server, self.pool, self.connections,
                     self.settings.client_socket_timeout))
         try:
-            return protocol.HttpProtocol(conn_state, server, self._serving)
+            return connection.HttpProtocol(conn_state, server, self._serving)
         except ssl.SSLError as exc:
             # A failed handshake (plain HTTP on a TLS port, no client
             # certificate, an old TLS version) ends that connection only.

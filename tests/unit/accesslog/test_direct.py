@@ -17,7 +17,7 @@ from oslo_config import cfg
 from oslo_context import context as oslo_context
 from oslo_log import formatters
 
-from service import direct_log
+from service.accesslog import direct as direct_log
 from service import logs
 from tests.unit.logging_helpers import cache_timestamps_of
 from tests.unit.logging_helpers import oslo_log_conf
@@ -421,7 +421,8 @@ def test_the_daemons_default_logging_is_written_directly(tmp_path):
     script = textwrap.dedent("""
         import logging, sys
         from oslo_config import cfg
-        from service import direct_log, logs
+        from service import logs
+        from service.accesslog import direct as direct_log
         logs.register_opts(cfg.CONF)
         cfg.CONF(sys.argv[1:], project="service-api")
         logs.setup(cfg.CONF)

@@ -31,10 +31,10 @@ import eventlet.greenio
 import eventlet.wsgi
 from eventlet import support
 
-from service import http11
-from service import parking
-from service import response
-from service.reader import SocketReader
+from service.http import head as http11
+from service.worker import idle as parking
+from service.worker import response
+from service.worker.socket_reader import SocketReader
 
 LOG = logging.getLogger(__name__)
 

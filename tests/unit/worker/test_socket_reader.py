@@ -5,7 +5,7 @@ import itertools
 import random
 import socket
 
-from service.reader import SocketReader
+from service.worker.socket_reader import SocketReader
 
 
 def reader_of(data, sizes=(1, 2, 3)):

@@ -1,18 +1,20 @@
 """A worker's life, from the fork to its exit: leave the supervisor behind, build, serve, drain.
 
-This module is imported by the supervisor, so it imports neither eventlet
-nor application code at the top; run() does both, in the child only.
+Imported only in a child, after the fork (service.cmd.api hands the
+supervisor a function that imports it there, and --check-config's builders
+do the same): the supervisor never loads it, nor eventlet through it.
 """
 
-import dataclasses
 import logging
 import os
 import signal
 
-from service import loader
 from service import logs
 from service import proctitle
 from service import tls
+from service.worker import app_server
+from service.worker import green
+from service.worker import loader
 
 LOG = logging.getLogger(__name__)
 
@@ -23,26 +25,6 @@ _write = os.write
 EXIT_DRAINED = 0
 EXIT_BUILD_FAILED = 3
 EXIT_CRASHED = 70
-
-
-@dataclasses.dataclass
-class Inherited:
-    """Supervisor resources a forked worker holds copies of and must close."""
-    sockets: list
-    selector: object
-    fds: list
-
-
-@dataclasses.dataclass
-class WorkerSetup:
-    app: object
-    generation: int
-    plan: object
-    listener: object
-    seat: object            # balance.Seat: this worker's slot on its app's board
-    reports_fd: int
-    lifeline_fd: int
-    supervisor_only: Inherited
 
 
 def run(setup):
@@ -99,9 +81,7 @@ def build(plan, app_name):
     --check-config's builders call this too, so a check builds exactly
     what a start would.
     """
-    from service import server  # imports eventlet: in the worker only
-
-    server.green_the_process()
+    green.green_the_process()
     usable = plan.sources.usable_paths()
     changed = sorted(path for path, copy in usable.items() if copy != path)
     if changed:
@@ -113,8 +93,6 @@ def build(plan, app_name):
 
 
 def _build_and_serve(setup):
-    from service import server
-
     try:
         app = build(setup.plan, setup.app.name)
     except loader.AppBuildError as exc:
@@ -123,14 +101,14 @@ def _build_and_serve(setup):
         return EXIT_BUILD_FAILED
     tls_context = (tls.server_context(setup.app.name, setup.app.tls)
                    if setup.app.tls else None)
-    app_server = server.AppServer(app, setup.listener, setup.plan.wsgi,
+    server = app_server.AppServer(app, setup.listener, setup.plan.wsgi,
                                   tls_context, setup.seat)
     try:
         _report(setup, "ready")
     except BrokenPipeError:
         LOG.warning("The supervisor is gone: exiting before serving")
         return EXIT_DRAINED
-    app_server.serve(setup.lifeline_fd)
+    server.serve(setup.lifeline_fd)
     return EXIT_DRAINED
 
 

@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from service import http11
+from service.http import head as http11
 
 
 def head(request_line, *fields, host=True):

@@ -1,13 +1,11 @@
-"""Paste loading, with errors that name the app, the file and the cause.
+"""A paste ini read as text, in the supervisor: is it an ini, and does it define every app?
 
-check_paste_file() reads the ini as text and runs in the supervisor: it
-never imports application code. load_app() builds the app and runs only in a
-worker, after the fork.
+Nothing here imports application code or PasteDeploy's loaders: workers
+build the apps (service.worker.loader), after the fork.
 """
 
 import ast
 import configparser
-import os
 import re
 
 from service.errors import ConfigError
@@ -17,11 +15,7 @@ SERVABLE_KINDS = ("app", "application", "composite", "pipeline",
                   "filter-app")
 
 
-class AppBuildError(Exception):
-    """The app's factory could not be imported or raised; the message is one line."""
-
-
-def check_paste_file(path, names):
+def check(path, names):
     """Raise ConfigError unless `path` is a readable ini defining every name."""
     parser = configparser.RawConfigParser(strict=False)
     try:
@@ -86,36 +80,3 @@ def _section_name(section):
     if prefix.strip() in SERVABLE_KINDS:
         return name.strip() or "main"
     return None
-
-
-def load_app(path, name, config_files, shown_as=None):
-    """Build app `name` from the paste ini at `path`; raise AppBuildError on failure.
-
-    `shown_as` is the path errors name, when `path` holds a copy of it.
-
-    As a launcher of the app's own would: its modules are imported (paste
-    resolves every section the app's section names), then cfg.CONF is
-    parsed from `config_files`, then the factories run (see
-    service.global_conf).
-    """
-    from paste.deploy import loadwsgi
-
-    from service import global_conf
-
-    try:
-        context = loadwsgi.loadcontext(loadwsgi.APP, "config:" + path, name=name,
-                                       relative_to=os.path.dirname(path))
-        global_conf.parse(config_files)
-        return context.create()
-    except BaseException as exc:
-        # SystemExit too: a factory that calls sys.exit() failed to build,
-        # and says so in one line like any other.
-        raise AppBuildError(f"app {name}: building it from {shown_as or path} "
-                            f"failed: {_cause(exc)}") from exc
-
-
-def _cause(exc):
-    if isinstance(exc, SystemExit):
-        return f"SystemExit({exc.code!r}): the factory called sys.exit()"
-    cause = " ".join(str(exc).split()) or "(no message)"
-    return f"{type(exc).__name__}: {cause}"

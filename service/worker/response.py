@@ -21,8 +21,8 @@ import eventlet
 import eventlet.wsgi
 from oslo_context import context as oslo_context
 
-from service import clock
-from service import http11
+from service import memo
+from service.http import head as http11
 
 _TOKEN = re.compile(http11.TOKEN)
 # RFC 9112 4: three digits, a space, a reason of visible text and spaces.
@@ -384,5 +384,5 @@ def _status_line(version, status):
     return line
 
 
-_date_line = clock.PerSecond(
+_date_line = memo.per_second_of_now(
     lambda now: b"Date: %s\r\n" % eventlet.wsgi.format_date_time(now).encode())

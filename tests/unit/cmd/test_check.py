@@ -2,7 +2,7 @@
 
 import textwrap
 
-from service import check
+from service.cmd import check
 
 PASTE = """
     [DEFAULT]

@@ -11,21 +11,12 @@ does to find its caller: the caller is always the same line of this module.
 import logging
 import time
 
-from service import clock
-from service import direct_log
+from service import memo
+from service.accesslog.fields import shows_field
+from service.accesslog import direct as direct_log
 
 LOGGER = logging.getLogger("service.access")
 
-# Stand-ins for the fields, to find out which ones a format shows.
-_SAMPLE_FIELDS = {
-    "client_ip": "192.0.2.1",
-    "client_port": 40000,
-    "date_time": "\x00date\x00",
-    "request_line": "GET / HTTP/1.1",
-    "status_code": 200,
-    "body_length": 14,
-    "wall_seconds": 0.001,
-}
 _MONTHS = (None, "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
            "Sep", "Oct", "Nov", "Dec")
 
@@ -52,7 +43,7 @@ class AccessLog:
     def __init__(self, log_format, logger=LOGGER, defer=None):
         self.log_format = log_format
         self.logger = logger
-        self.shows_date = _shows_field(log_format, "date_time")
+        self.shows_date = shows_field(log_format, "date_time")
         self._caller = None
         self._direct = direct_log.DirectLog(logger)
         self._defer = defer
@@ -134,29 +125,10 @@ def _this_caller(logger):
     return path, line_number, function
 
 
-def format_error(log_format):
-    """Why lines cannot be made in `log_format` (an unknown field, say), or None."""
-    try:
-        log_format % _SAMPLE_FIELDS
-    except (KeyError, ValueError, TypeError) as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
-
-
-def _shows_field(log_format, name):
-    """Whether lines in `log_format` change with the field `name` (errors: assume they do)."""
-    without = dict(_SAMPLE_FIELDS)
-    del without[name]
-    try:
-        return log_format % _SAMPLE_FIELDS != log_format % without
-    except Exception:
-        return True
-
-
 def _log_date_time(now):
     """BaseHTTPRequestHandler.log_date_time_string()'s text for `now`."""
     year, month, day, hh, mm, ss, _, _, _ = time.localtime(now)
     return "%02d/%3s/%04d %02d:%02d:%02d" % (day, _MONTHS[month], year, hh, mm, ss)
 
 
-log_date_time_string = clock.PerSecond(_log_date_time)
+log_date_time_string = memo.per_second_of_now(_log_date_time)

@@ -8,8 +8,8 @@ from oslo_config import cfg
 from service import conf as service_conf
 from service.errors import ConfigError
 from service.conf.files import files_read
-from service.plan import build_plan
-from service.plan import edit_distance
+from service.supervisor.plan import build_plan
+from service.supervisor.plan import edit_distance
 
 PASTE = """
 [app:home]
@@ -169,7 +169,7 @@ def test_list_opts_declares_every_option_once_with_help():
 
 
 def test_sample_config_and_paste_file_are_valid():
-    etc = os.path.join(os.path.dirname(__file__), "..", "..", "etc")
+    etc = os.path.join(os.path.dirname(__file__), "..", "..", "..", "etc")
     plan = _build(["--config-file", os.path.join(etc, "svc.conf")])
     assert [(a.name, a.port) for a in plan.apps] == [("home", 8001), ("pub", 8003)]
 

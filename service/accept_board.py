@@ -14,13 +14,14 @@ not take connections meanwhile (busy, or stuck in an app) is not waited
 for again for a while: balance never costs more than a short pause.
 
 The board is plain shared memory with one writer per slot; a slightly stale
-read only makes a worker accept or wait once more than it should.
+read only makes a worker accept or wait once more than it should. Shared by
+both sides: the supervisor makes a board before it forks an app's workers;
+each worker posts on its seat, and waits its turn (service.worker.accept_turns).
 """
 
 import array
 import mmap
 import struct
-import time
 
 # A slot's value when its worker is not accepting (building, draining, gone).
 NOT_ACCEPTING = -1
@@ -28,18 +29,6 @@ NOT_ACCEPTING = -1
 # connections, or an eighth more, whichever is greater.
 SLACK_CONNECTIONS = 2
 SLACK_SHARE = 8
-# A worker ahead yields (its own connections go on being served) and looks
-# again, at first at once, then every NAP_SECONDS. If its least busy
-# sibling takes nothing for IDLE_SIBLINGS_SECONDS (a sibling woken by a
-# burst may wait that long for a CPU), that sibling is busy or stuck, and
-# the worker stops waiting for its siblings for IGNORE_IDLE_SIBLINGS_SECONDS.
-# One wait never lasts longer than MOST_WAIT_SECONDS.
-QUICK_LOOKS = 10
-NAP_SECONDS = 0.0005
-IDLE_SIBLINGS_SECONDS = 0.02
-MOST_WAIT_SECONDS = 0.05
-IGNORE_IDLE_SIBLINGS_SECONDS = 1.0
-
 _SLOT = struct.Struct("=i")
 
 
@@ -99,39 +88,3 @@ class Seat:
         held = self._board._read()
         del held[self._index]
         return held
-
-
-class Turns:
-    """Before each accept, a worker ahead of its siblings waits its turn, briefly."""
-
-    def __init__(self, seat, held, sleep, clock=time.monotonic):
-        self._seat = seat
-        self._held = held        # () -> the connections this worker holds
-        self._sleep = sleep      # the worker's green sleep: others run meanwhile
-        self._clock = clock
-        self._ignore_until = 0.0
-
-    def wait(self):
-        if self._ignore_until and self._clock() < self._ignore_until:
-            return
-        board = self._seat.siblings()
-        started = idle_since = None
-        looks = 0
-        while is_ahead(self._held(), board):
-            now = self._clock()
-            if started is None:
-                started = idle_since = now
-            elif now - idle_since >= IDLE_SIBLINGS_SECONDS:
-                # Busy or stuck: waiting longer only keeps clients waiting.
-                self._ignore_until = now + IGNORE_IDLE_SIBLINGS_SECONDS
-                return
-            elif now - started >= MOST_WAIT_SECONDS:
-                return
-            looks += 1
-            self._sleep(0 if looks <= QUICK_LOOKS else NAP_SECONDS)
-            least_before, board = least_busy(board), self._seat.siblings()
-            # Only the least busy sibling taking connections is progress:
-            # the others' counts move whenever their clients come and go.
-            least = least_busy(board)
-            if least is not None and least_before is not None and least > least_before:
-                idle_since = self._clock()

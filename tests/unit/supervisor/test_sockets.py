@@ -4,9 +4,9 @@ import socket
 
 import pytest
 
-from service import sockets
+from service.supervisor import sockets
 from service.errors import ConfigError
-from service.plan import AppPlan, SocketSettings
+from service.supervisor.plan import AppPlan, SocketSettings
 
 SETTINGS = SocketSettings(backlog=16, tcp_keepidle=600)
 

@@ -16,11 +16,10 @@ import signal
 import sys
 import time
 
-from service import lifecycle
-from service import loader
-from service import sockets
-from service import worker
+from service import paste_ini
 from service.errors import ConfigError
+from service.supervisor import fleet
+from service.supervisor import sockets
 
 LOG = logging.getLogger(__name__)
 
@@ -117,8 +116,12 @@ def _build_in_child(plan, name, report_fd):
     # Ctrl-C on a check ends its builders quietly; the parent says why.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
-        worker.name_the_app_in_logs(name)
-        worker.build(plan, name)
+        # Imported here, in the child: the worker side (eventlet) stays out
+        # of the process that checks.
+        from service.worker import loader
+        from service.worker import process
+        process.name_the_app_in_logs(name)
+        process.build(plan, name)
         status = 0
     except loader.AppBuildError as exc:
         LOG.debug("Building app %s failed", name, exc_info=True)
@@ -145,7 +148,7 @@ def _wait_for(builder, paste_file, deadline, timeout):
     if report or status == 0:
         return report or None
     return (f"app {builder.app}: building it from {paste_file} failed: "
-            f"the process building it {lifecycle.describe_exit(status)}")
+            f"the process building it {fleet.describe_exit(status)}")
 
 
 def _read_report(fd, deadline):
@@ -183,7 +186,7 @@ def read_paste_sections(path):
     sections = {}
     for section in parser.sections():
         kind, _, name = (part.strip() for part in section.partition(":"))
-        if kind in loader.SERVABLE_KINDS:
+        if kind in paste_ini.SERVABLE_KINDS:
             sections[name or "main"] = (kind, dict(parser.items(section)))
     return sections
 

@@ -13,13 +13,13 @@ import selectors
 import signal
 import time
 
-from service import balance
-from service import lifecycle
+from service import accept_board
 from service import logs
-from service import notify
-from service import sockets
-from service import worker
+from service import worker_setup
 from service.errors import ConfigError
+from service.supervisor import fleet
+from service.supervisor import notify
+from service.supervisor import sockets
 
 LOG = logging.getLogger(__name__)
 
@@ -35,9 +35,9 @@ class Generation:
     number: int
     plan: object
     sockets: dict
-    # App name -> balance.AcceptBoard shared by that app's workers.
+    # App name -> accept_board.AcceptBoard shared by that app's workers.
     boards: dict
-    # Slot -> lifecycle.SlotHealth of slots whose worker died after serving.
+    # Slot -> fleet.SlotHealth of slots whose worker died after serving.
     health: dict = dataclasses.field(default_factory=dict)
 
     def socket_for(self, app):
@@ -45,13 +45,17 @@ class Generation:
 
 
 class Supervisor:
-    def __init__(self, plan, reread_plan, early_signals=None):
+    def __init__(self, plan, reread_plan, become_worker, early_signals=None):
         self._first_plan = plan
+        # Called in each new child with its worker_setup.WorkerSetup; never
+        # returns. Given by the command line: this side never imports the
+        # worker's code.
+        self._become_worker = become_worker
         # Signals that came before the loop could hear them (service.cmd.api).
         self._early_signals = early_signals if early_signals is not None else []
         self._reread_plan = reread_plan
         self._workers = {}
-        # pid -> that worker's balance.Seat
+        # pid -> that worker's accept_board.Seat
         self._seats = {}
         self._current = None
         self._pending = None
@@ -110,7 +114,7 @@ class Supervisor:
             key.data()
 
     def _timeout(self):
-        deadlines = [d for d in (lifecycle.next_retire_deadline(
+        deadlines = [d for d in (fleet.next_retire_deadline(
             self._workers.values()), self._next_respawn) if d is not None]
         if not deadlines:
             return None
@@ -177,7 +181,7 @@ class Supervisor:
                 self._on_death(worker_, status)
 
     def _on_death(self, worker_, status):
-        how = lifecycle.describe_exit(status)
+        how = fleet.describe_exit(status)
         if worker_.retiring:
             LOG.info("Worker %d of app %s (generation %d) stopped: %s",
                      worker_.pid, worker_.app, worker_.generation, how)
@@ -195,7 +199,7 @@ class Supervisor:
         gen = self._generation(worker_.generation)
         if gen is not None:
             now = time.monotonic()
-            health = lifecycle.after_death(gen.health.get(worker_.slot),
+            health = fleet.after_death(gen.health.get(worker_.slot),
                                            now - worker_.started_at, now)
             gen.health[worker_.slot] = health
             if health.early_deaths:
@@ -253,7 +257,7 @@ class Supervisor:
         if self._stopping:
             self._continue_stop()
             return
-        if self._pending and lifecycle.generation_ready(
+        if self._pending and fleet.generation_ready(
                 self._pending.plan, self._pending.number,
                 self._workers.values()):
             self._hand_over()
@@ -266,9 +270,9 @@ class Supervisor:
         for gen in (self._current, self._pending):
             if gen is None:
                 continue
-            vacant = lifecycle.vacant_slots(gen.plan, gen.number,
+            vacant = fleet.vacant_slots(gen.plan, gen.number,
                                             self._workers.values())
-            due, later = lifecycle.respawns(vacant, gen.health, now)
+            due, later = fleet.respawns(vacant, gen.health, now)
             self._next_respawn = min(
                 (t for t in (self._next_respawn, later) if t is not None),
                 default=None)
@@ -283,14 +287,14 @@ class Supervisor:
         existing = self._current.sockets if self._current else {}
         bound = sockets.bind_all(plan.apps, plan.sockets, existing)
         self._generations += 1
-        boards = {app.name: balance.AcceptBoard(app.workers) for app in plan.apps}
+        boards = {app.name: accept_board.AcceptBoard(app.workers) for app in plan.apps}
         self._pending = Generation(self._generations, plan, bound, boards)
         for app in plan.apps:
             url = sockets.url(self._pending.socket_for(app), bool(app.tls))
             LOG.info("App %s: %s with %d worker(s) (generation %d)",
                      app.name, url, app.workers, self._pending.number)
         gen = self._pending
-        for app_name, index in lifecycle.slots(plan):
+        for app_name, index in fleet.slots(plan):
             if self._pending is not gen:
                 break  # a worker could not be started: the generation is abandoned
             self._spawn(gen, plan.app(app_name), index)
@@ -318,7 +322,7 @@ class Supervisor:
     def _hand_over(self):
         new, old = self._pending, self._current
         self._pending, self._current = None, new
-        for worker_ in lifecycle.to_retire(self._workers.values(), new.number):
+        for worker_ in fleet.to_retire(self._workers.values(), new.number):
             self._retire(worker_)
         if old is None:
             LOG.info("Serving: every worker of every app is ready")
@@ -333,7 +337,7 @@ class Supervisor:
 
     def _abandon_pending(self, reason):
         gen, self._pending = self._pending, None
-        for worker_ in lifecycle.members(self._workers.values(), gen.number):
+        for worker_ in fleet.members(self._workers.values(), gen.number):
             self._retire(worker_)
         self._close_unused_sockets(gen, keep=self._current)
         if self._current is None:
@@ -366,7 +370,7 @@ class Supervisor:
             self._exit_code = EXIT_STOPPED
 
     def _kill_overdue(self):
-        overdue = lifecycle.overdue(self._workers.values(), time.monotonic())
+        overdue = fleet.overdue(self._workers.values(), time.monotonic())
         if overdue:
             LOG.warning("graceful_shutdown_timeout passed: killing %d "
                         "worker(s) still serving", len(overdue))
@@ -414,13 +418,13 @@ class Supervisor:
             self._on_fork_failure(gen, app, index, exc)
             return
         if pid == 0:
-            worker.run(worker.WorkerSetup(
+            self._become_worker(worker_setup.WorkerSetup(
                 app=app, generation=gen.number, plan=gen.plan,
                 listener=listener, seat=seat,
                 reports_fd=self._reports_w, lifeline_fd=self._lifeline_r,
                 supervisor_only=self._inherited_by(listener)))
         signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)
-        self._workers[pid] = lifecycle.Worker(
+        self._workers[pid] = fleet.Worker(
             pid=pid, app=app.name, index=index, generation=gen.number,
             started_at=time.monotonic())
         self._seats[pid] = seat
@@ -436,13 +440,13 @@ class Supervisor:
         LOG.error("%s", reason)
         now = time.monotonic()
         slot = (app.name, index)
-        gen.health[slot] = lifecycle.after_death(gen.health.get(slot), 0.0, now)
+        gen.health[slot] = fleet.after_death(gen.health.get(slot), 0.0, now)
 
     def _inherited_by(self, listener):
         """What a new worker must close: every supervisor fd and other apps' sockets."""
         others = [s for gen in (self._current, self._pending) if gen
                   for s in gen.sockets.values() if s is not listener]
-        return worker.Inherited(
+        return worker_setup.Inherited(
             sockets=others, selector=self._selector,
             fds=[self._wakeup_r, self._wakeup_w, self._reports_r,
                  self._lifeline_w])

@@ -10,7 +10,7 @@ import pytest
 from oslo_context import context as oslo_context
 from oslo_log import formatters
 
-from service import accesslog
+from service.accesslog import lines as accesslog
 from service import logs
 from tests.unit.logging_helpers import oslo_log_conf
 

@@ -10,13 +10,13 @@ import os
 
 from oslo_config import cfg
 
-from service import accesslog
 from service import conf as service_conf
-from service import loader
+from service import paste_ini
 from service import source_files
+from service import tls as service_tls
+from service.accesslog import fields as access_fields
 from service.conf import apps as service_conf_apps
 from service.conf import files as conf_files
-from service import tls as service_tls
 from service.errors import ConfigError
 
 
@@ -79,7 +79,7 @@ def build_plan(conf, config_files, cpu_count=None):
     _refuse_shared_addresses(apps)
     warnings = app_group_warnings(_sections(config_files), names)
     paste_file = _paste_file(conf)
-    loader.check_paste_file(paste_file, names)
+    paste_ini.check(paste_file, names)
     return Plan(
         apps=apps,
         paste_file=paste_file,
@@ -168,7 +168,7 @@ def _option(conf, name, group=None):
 
 def _log_format(conf):
     log_format = _option(conf, "wsgi_log_format")
-    error = accesslog.format_error(log_format)
+    error = access_fields.format_error(log_format)
     if error:
         raise ConfigError(f"[DEFAULT] wsgi_log_format: cannot make access "
                           f"lines with it: {error}")

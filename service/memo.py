@@ -1,0 +1,62 @@
+"""The worker's two kinds of remembered values, each in one place.
+
+- BoundedMemo: what a key always makes (a header name's capitalized form,
+  a checked status line), remembered for a bounded number of keys, since
+  clients choose many of the keys and must not make a worker's memory grow.
+- OncePerInterval: what changes only when a coarser moment does (the text
+  of a timestamp's second), made again only when that moment changes.
+
+Each use keeps a test that its output equals what the plain computation
+gives (tests/unit/test_memo.py, and the tests of each user).
+"""
+
+import time
+
+
+class BoundedMemo:
+    """make(key), remembered for up to `max_entries` keys; past that, made at each call.
+
+    A make() that raises is not remembered: the next call raises again.
+    """
+
+    __slots__ = ("_make", "_max_entries", "_values")
+
+    def __init__(self, make, max_entries):
+        self._make = make
+        self._max_entries = max_entries
+        self._values = {}
+
+    def __call__(self, key):
+        try:
+            return self._values[key]
+        except KeyError:
+            pass
+        value = self._make(key)
+        if len(self._values) < self._max_entries:
+            self._values[key] = value
+        return value
+
+
+class OncePerInterval:
+    """make(moment), made again only when interval(moment) changes (by default, its whole second)."""
+
+    __slots__ = ("_make", "_interval", "_key", "_value")
+
+    def __init__(self, make, interval=int):
+        self._make = make
+        self._interval = interval
+        self._key = None
+        self._value = None
+
+    def __call__(self, moment):
+        key = self._interval(moment)
+        if key != self._key:
+            self._value = self._make(moment)
+            self._key = key
+        return self._value
+
+
+def per_second_of_now(make):
+    """A function of no argument returning make(time.time()), made once a second."""
+    memo = OncePerInterval(make)
+    return lambda: memo(time.time())

@@ -1,0 +1,32 @@
+"""What a worker gets from the supervisor across the fork: its app, its socket, its pipes.
+
+Shared by both sides: the supervisor fills it in before the fork, the
+child (service.worker.process) lives by it. Plain data, no behaviour.
+"""
+
+import dataclasses
+import selectors
+import socket
+
+from service import accept_board
+from service.supervisor import plan as service_plan
+
+
+@dataclasses.dataclass
+class Inherited:
+    """Supervisor resources a forked worker holds copies of and must close."""
+    sockets: list
+    selector: selectors.BaseSelector
+    fds: list
+
+
+@dataclasses.dataclass
+class WorkerSetup:
+    app: service_plan.AppPlan
+    generation: int
+    plan: service_plan.Plan
+    listener: socket.socket
+    seat: accept_board.Seat   # this worker's slot on its app's board
+    reports_fd: int           # where it writes "ready" or "failed <why>"
+    lifeline_fd: int          # read end of a pipe: EOF when the supervisor dies
+    supervisor_only: Inherited

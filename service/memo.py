@@ -4,10 +4,15 @@
   a checked status line), remembered for a bounded number of keys, since
   clients choose many of the keys and must not make a worker's memory grow.
 - OncePerInterval: what changes only when a coarser moment does (the text
-  of a timestamp's second), made again only when that moment changes.
+  of a timestamp's second), made again only when that moment, or a setting
+  it is made with, changes. It remembers one value: moments come in order.
 
-Each use keeps a test that its output equals what the plain computation
-gives (tests/unit/test_memo.py, and the tests of each user).
+Users: service.logs (oslo.log's isotime and logging's asctime, per
+second), service.accesslog.direct (the text around an access line's
+message, per millisecond), service.accesslog.lines (the access line's
+date, per second), service.worker.response (the Date header, per second).
+Each keeps a test that its output equals what the plain computation gives
+(tests/unit/test_memo.py for these classes, and the tests of each user).
 """
 
 import time
@@ -38,7 +43,13 @@ class BoundedMemo:
 
 
 class OncePerInterval:
-    """make(moment), made again only when interval(moment) changes (by default, its whole second)."""
+    """make(moment, *settings), made again only when interval(moment) or the settings change.
+
+    By default the interval is the moment's whole second. Settings are what
+    else the value depends on (a formatter's date format, say); they are
+    compared with ==, so that a change to them is never missed. A make()
+    that raises is not remembered.
+    """
 
     __slots__ = ("_make", "_interval", "_key", "_value")
 
@@ -48,10 +59,12 @@ class OncePerInterval:
         self._key = None
         self._value = None
 
-    def __call__(self, moment):
-        key = self._interval(moment)
+    def __call__(self, moment, *settings):
+        # Without settings the key is interval(moment) alone: no tuple to
+        # build on the hot path (the Date header of every response).
+        key = (self._interval(moment), *settings) if settings else self._interval(moment)
         if key != self._key:
-            self._value = self._make(moment)
+            self._value = self._make(moment, *settings)
             self._key = key
         return self._value
 

@@ -1,4 +1,27 @@
-"""Logging through oslo.log, shared by both sides of the fork (no eventlet here)."""
+"""Logging through oslo.log, shared by both sides of the fork (no eventlet here).
+
+service-api sets up logging with oslo.log, then, in a worker, shows the
+app's name in its own lines, keeps its lines with its own handlers, and
+makes the timestamps of a busy access log cheaper. It changes formats and
+formatters of its own handlers only, never records or an app's handlers.
+
+Private parts of logging and oslo.log this module relies on, each because
+no public way exists, and each with a test that fails if the library
+changes it (tests/unit/test_logs.py):
+
+- logging.Formatter._fmt, ._style and PercentStyle._defaults: a
+  formatter's format and its defaults, to copy a %-style format with the
+  app's name added (_stdlib_with_app_name) and to see whether a format
+  shows the thread (_shows_no_thread).
+- oslo.log's ContextFormatter._compute_iso_time(record): where its
+  format() makes record.isotime for every record; replaced on the
+  formatter instance by _IsoTime, which makes the same text once a second.
+- logging.FileHandler._open() and WatchedFileHandler._statstream(): how
+  those handlers open their file and remember which file it is, to reopen
+  it in place after logrotate moved it (USR1).
+- logging.Logger.manager.loggerDict (undocumented): every logger, to find
+  the handlers log_config_append may have put on any of them.
+"""
 
 import datetime
 import json
@@ -10,6 +33,8 @@ import time
 from dateutil import tz
 from oslo_log import formatters
 from oslo_log import log
+
+from service import memo
 
 PROJECT = "service-api"
 
@@ -233,25 +258,33 @@ def _shows_no_thread(handler):
 
 
 class _IsoTime:
-    """Sets record.isotime as oslo.log's ContextFormatter._compute_iso_time does."""
+    """Sets record.isotime as oslo.log's ContextFormatter._compute_iso_time does.
+
+    The text of the second (its date, time and UTC offset) is made once a
+    second; only the microseconds are added for each record.
+    """
 
     def __init__(self):
-        self._second = None
-        self._whole = ""      # "YYYY-MM-DDTHH:MM:SS" of that second
-        self._offset = ""     # its "+HH:MM"
+        self._second_text = memo.OncePerInterval(_iso_second_text)
 
     def __call__(self, record):
         created = record.created
         second, microsecond = _seconds_and_micros(created)
-        if second != self._second:
-            text = (datetime.datetime.fromtimestamp(second)
-                    .replace(tzinfo=tz.tzlocal()).isoformat())
-            self._second, self._whole, self._offset = second, text[:19], text[19:]
+        whole, offset = self._second_text(second)
+        # isoformat() leaves out a fraction of zero microseconds.
         fraction = ".%06d" % microsecond if microsecond else ""
-        isotime = self._whole + fraction + self._offset
+        isotime = whole + fraction + offset
         if created == int(created):
+            # oslo.log's own fix-up for whole timestamps, character for character.
             isotime = f"{isotime[:-6]}.000000{isotime[-6:]}"
         record.isotime = isotime
+
+
+def _iso_second_text(second):
+    """oslo.log's isotime for the whole `second`, split before its UTC offset."""
+    text = (datetime.datetime.fromtimestamp(second)
+            .replace(tzinfo=tz.tzlocal()).isoformat())
+    return text[:19], text[19:]  # "YYYY-MM-DDTHH:MM:SS", "+HH:MM"
 
 
 def _seconds_and_micros(timestamp):
@@ -272,18 +305,18 @@ class _AscTime:
 
     def __init__(self, formatter):
         self._formatter = formatter
-        self._key = None
-        self._text = ""
+        # time.localtime() and time.gmtime() round down to the second.
+        self._second_text = memo.OncePerInterval(_strftime, interval=math.floor)
 
     def __call__(self, record, datefmt=None):
         formatter = self._formatter
-        time_format = datefmt or formatter.default_time_format
-        # time.localtime() and time.gmtime() round down to the second.
-        key = (math.floor(record.created), time_format, formatter.converter)
-        if key != self._key:
-            self._text = time.strftime(time_format,
-                                       formatter.converter(record.created))
-            self._key = key
+        text = self._second_text(record.created,
+                                 datefmt or formatter.default_time_format,
+                                 formatter.converter)
         if datefmt or not formatter.default_msec_format:
-            return self._text
-        return formatter.default_msec_format % (self._text, record.msecs)
+            return text
+        return formatter.default_msec_format % (text, record.msecs)
+
+
+def _strftime(created, time_format, converter):
+    return time.strftime(time_format, converter(created))

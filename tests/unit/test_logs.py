@@ -1,7 +1,8 @@
-"""service.logs: timestamps made once a second read exactly as oslo.log makes them."""
+"""service.logs: timestamps made once a second read exactly as oslo.log makes them; what it takes from logging's insides still works."""
 
 import logging
 import logging.handlers
+import os
 import random
 import subprocess
 import sys
@@ -61,10 +62,100 @@ def test_cached_timestamps_are_the_same_text(formatter_pair):
         assert cached.formatTime(actual) == plain.formatTime(expected), created
 
 
+def test_cached_asctime_follows_the_formatters_time_settings(formatter_pair):
+    # Within one second: only a change of setting makes new text.
+    plain, cached = formatter_pair
+    created = 1_700_000_000.5
+
+    def an_hour_later(seconds):
+        return time.localtime(seconds + 3600)
+    # Consecutive calls differ in one setting at most.
+    for datefmt in (None, "%H:%M:%S", "%H:%M:%S", "%Y"):
+        for converter in (time.localtime, an_hour_later, time.localtime):
+            for formatter in (plain, cached):
+                formatter.converter = converter
+            assert (cached.formatTime(_record(created), datefmt)
+                    == plain.formatTime(_record(created), datefmt)), (converter, datefmt)
+
+
 def test_whole_lines_are_the_same(formatter_pair):
     plain, cached = formatter_pair
     for created in _timestamps()[::50]:
         assert cached.format(_record(created)) == plain.format(_record(created))
+
+
+def test_oslo_logs_formatter_makes_its_timestamps_through_the_cached_ones(formatter_pair):
+    # The cache replaces ContextFormatter._compute_iso_time on the instance:
+    # this fails if oslo.log renames it or stops calling it in format(),
+    # where equal lines alone would not show that the cache went unused.
+    _, cached = formatter_pair
+    assert isinstance(cached._compute_iso_time, logs._IsoTime)
+    assert isinstance(cached.formatTime, logs._AscTime)
+    calls = []
+    _spy(cached, "_compute_iso_time", calls)
+    _spy(cached, "formatTime", calls)
+    cached.format(_record(time.time()))
+    assert sorted(set(calls)) == ["_compute_iso_time", "formatTime"]
+
+
+def _spy(instance, name, calls):
+    """Note in `calls` each call of the instance's attribute `name`."""
+    real = getattr(instance, name)
+
+    def spied(*args):
+        calls.append(name)
+        return real(*args)
+    setattr(instance, name, spied)
+
+
+def test_stdlib_formats_show_the_app_name_and_nothing_else_changes():
+    # _stdlib_with_app_name copies the format, style defaults and time
+    # settings out of logging.Formatter's private _fmt and _style.
+    original = logging.Formatter(
+        "%(asctime)s %(levelname)s %(where)s: %(message)s",
+        defaults={"where": "here"})
+    original.converter = time.gmtime
+    original.default_msec_format = "%s,%03d!"
+    handler = _handler(original)
+    logs.OwnLogging([handler]).show_app_name("home")
+    assert handler.formatter is not original
+    record = _record(1_700_000_000.25)
+    assert handler.formatter.format(record) == original.format(record).replace(
+        "here: ", "here: [home] ")
+
+
+@pytest.mark.parametrize("handler_type", [
+    logging.FileHandler, logging.handlers.WatchedFileHandler])
+def test_reopened_log_files_are_the_new_files(tmp_path, handler_type):
+    # Through FileHandler._open() and, for a watched file,
+    # WatchedFileHandler._statstream(): without it the handler would take
+    # its new file for a moved one and open it once more.
+    path = tmp_path / "svc.log"
+    handler = _handler(logging.Formatter("%(message)s"), handler_type, path)
+    try:
+        handler.emit(_record(time.time()))
+        os.rename(path, tmp_path / "svc.log.1")
+        logs.OwnLogging([handler]).reopen_files()
+        assert path.exists()
+        if handler_type is logging.handlers.WatchedFileHandler:
+            stat = os.stat(path)
+            assert (handler.dev, handler.ino) == (stat.st_dev, stat.st_ino)
+        handler.emit(_record(time.time()))
+    finally:
+        handler.close()
+    assert path.read_text() == (tmp_path / "svc.log.1").read_text() == "a line\n"
+
+
+def test_every_handler_is_found_on_any_logger():
+    # Through logging.Logger.manager.loggerDict, where log_config_append's
+    # loggers are.
+    handler = logging.NullHandler()
+    logger = logging.getLogger("test.logs.every_handler")
+    logger.addHandler(handler)
+    try:
+        assert any(found is handler for found in logs._every_handler())
+    finally:
+        logger.removeHandler(handler)
 
 
 def _handler(formatter, handler_type=logging.StreamHandler, *args):

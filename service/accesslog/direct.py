@@ -18,11 +18,34 @@ line or a batch of them), so a handler added, removed or reconfigured later
 is followed.
 
 No eventlet here: lines are written in a worker, after the fork.
+
+Private parts of logging, oslo.log and oslo.context this module relies on,
+each because no public way exists, and each with a test that fails if the
+library changes it (tests/unit/accesslog/test_direct.py):
+
+- logging.Formatter._fmt, ._style and PercentStyle._defaults: the format
+  a stdlib formatter renders, and whether it fills in defaults
+  (_stdlib_format).
+- oslo.log's ContextFormatter._compute_iso_time(record): how it makes
+  isotime, called with a stand-in record (_Moment) for that one field.
+  What its format() sets for a record without context (the
+  _OSLO_BLANK_FIELDS, its project and version) is copied, not read.
+- logging.FileHandler._open() and ._closed: what FileHandler.emit() does
+  when it has no stream (delay=True, or closed): open the file, except a
+  closed "w" one, which opening would empty.
+- logging._startTime: when logging started, for a record's
+  relativeCreated when it is given the time its line was made
+  (set_record_time).
+- oslo_context.context._request_store: the thread-local holding the
+  current request context, to set it aside while a line made for another
+  request is logged (no_request_context); oslo.context has no public way
+  to unset it.
 """
 
 import contextlib
 import logging
 import logging.handlers
+import math
 import os
 import select
 import sys
@@ -32,6 +55,7 @@ from oslo_context import context as oslo_context
 from oslo_log import formatters
 
 from service import logs
+from service import memo
 
 # What oslo.log's ContextFormatter sets to "" in a record without context.
 _OSLO_BLANK_FIELDS = ("instance", "color", "user_identity", "resource",
@@ -189,8 +213,7 @@ class _HandlerLine:
         # once a millisecond.
         self._per_millisecond = (fields <= set(constants) | _MILLISECOND_FIELDS
                                  and self._shows_message_as_is())
-        self._moment = None
-        self._around = ("", "")
+        self._around = memo.OncePerInterval(self._text_around, interval=math.floor)
 
     def _shows_message_as_is(self):
         """Whether the format shows the message once, neither cut, padded nor quoted."""
@@ -208,20 +231,11 @@ class _HandlerLine:
         """None unless the handler and its format are ones this module renders exactly."""
         if type(handler) not in logs.PLAIN_HANDLER_TYPES or handler.filters:
             return None
-        constants = {"name": logger_name,
-                     "levelname": logging.getLevelName(logging.INFO),
-                     "levelno": logging.INFO,
-                     "process": os.getpid() if logging.logProcesses else None}
-        formatter = handler.formatter
-        if type(formatter) is formatters.ContextFormatter:
-            fmt, more_constants, more_fields = _oslo_format(formatter)
-        elif type(formatter) is logging.Formatter:
-            fmt, more_constants, more_fields = _stdlib_format(formatter)
-        else:
-            return None  # no formatter, or one that may add anything
-        if fmt is None:
+        found = _format_of(handler.formatter)
+        if found is None:
             return None
-        constants.update(more_constants)
+        fmt, formatter_constants, more_fields = found
+        constants = dict(_record_constants(logger_name), **formatter_constants)
         fields = _fields_shown(fmt)
         supported = set(constants) | {"message"} | _TIME_FIELDS | more_fields
         if fields is None or not fields <= supported:
@@ -234,14 +248,15 @@ class _HandlerLine:
         formatter = self._formatter
         # What the text around the message follows from: the second and
         # millisecond, and the formatter's time settings.
-        moment = (created // 1, msecs, formatter.datefmt, formatter.converter,
-                  formatter.default_time_format, formatter.default_msec_format)
-        if moment != self._moment:
-            before, _, after = self._render(created, msecs, "\x00").partition("\x00")
-            self._around = (before, after)
-            self._moment = moment
-        before, after = self._around
+        before, after = self._around(
+            created, msecs, formatter.datefmt, formatter.converter,
+            formatter.default_time_format, formatter.default_msec_format)
         return before + message + after
+
+    def _text_around(self, created, msecs, *time_settings):
+        """The line's text before and after its message at this moment (time_settings: the memo's key only)."""
+        before, _, after = self._render(created, msecs, "\x00").partition("\x00")
+        return before, after
 
     def _render(self, created, msecs, message):
         values = dict(self._constants, created=created, msecs=msecs,
@@ -261,32 +276,52 @@ class _HandlerLine:
         handler = self._handler
         handler.acquire()
         try:
-            if self._reopens:
-                handler.reopenIfNeeded()
-            if self._opens and handler.stream is None:
-                if handler.mode != "w" or not handler._closed:
-                    handler.stream = handler._open()
-                if handler.stream is None:
-                    return
-            stream = handler.stream
+            if self._opens and not self._open_file():
+                return
             terminator = handler.terminator
-            flush = getattr(stream, "flush", None)
-            for piece in _whole_line_pieces([text + terminator for text in texts]):
-                stream.write(piece)
-                # StreamHandler.flush(), without taking the lock again.
-                if flush is not None:
-                    flush()
+            _write_whole_lines(handler.stream,
+                               [text + terminator for text in texts])
         except RecursionError:
             raise
         except Exception:
-            # As logging reports a failed emit, once per line (not through
-            # the record factory: that would flush the batch being written).
-            for message in messages:
-                handler.handleError(logging.LogRecord(
-                    self._constants["name"], logging.INFO, __file__, 0,
-                    message, (), None))
+            self._report_failure(messages)
         finally:
             handler.release()
+
+    def _open_file(self):
+        """Whether the file handler has a stream, (re)opened as its emit() would."""
+        handler = self._handler
+        if self._reopens:
+            handler.reopenIfNeeded()
+        # A closed "w" file stays closed: opening it again would empty it.
+        if handler.stream is None and (handler.mode != "w" or not handler._closed):
+            handler.stream = handler._open()
+        return handler.stream is not None
+
+    def _report_failure(self, messages):
+        # As logging reports a failed emit, once per line (not through the
+        # record factory: that would flush the batch being written).
+        for message in messages:
+            self._handler.handleError(logging.LogRecord(
+                self._constants["name"], logging.INFO, __file__, 0,
+                message, (), None))
+
+
+def _record_constants(logger_name):
+    """The fields of an INFO record of `logger_name` that are the same for every line."""
+    return {"name": logger_name,
+            "levelname": logging.getLevelName(logging.INFO),
+            "levelno": logging.INFO,
+            "process": os.getpid() if logging.logProcesses else None}
+
+
+def _write_whole_lines(stream, lines):
+    flush = getattr(stream, "flush", None)
+    for piece in _whole_line_pieces(lines):
+        stream.write(piece)
+        # StreamHandler.flush(), without taking the handler's lock again.
+        if flush is not None:
+            flush()
 
 
 def _whole_line_pieces(lines):
@@ -315,6 +350,15 @@ def _whole_line_pieces(lines):
     return pieces
 
 
+def _format_of(formatter):
+    """(format, constants, extra fields) a formatter renders an INFO record without context with; None for others."""
+    if type(formatter) is formatters.ContextFormatter:
+        return _oslo_format(formatter)
+    if type(formatter) is logging.Formatter:
+        return _stdlib_format(formatter)
+    return None  # no formatter, or one that may add anything
+
+
 def _oslo_format(formatter):
     """ContextFormatter's format, constants and extra fields, for an INFO record without context."""
     constants = dict.fromkeys(_OSLO_BLANK_FIELDS, "")
@@ -327,7 +371,7 @@ def _stdlib_format(formatter):
     """logging.Formatter's %-style format; None for other styles or with defaults."""
     style = formatter._style
     if type(style) is not logging.PercentStyle or style._defaults:
-        return None, {}, set()
+        return None
     return formatter._fmt, {}, set()
 
 

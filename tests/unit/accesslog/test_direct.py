@@ -1,4 +1,4 @@
-"""service.direct_log: lines written without logging read exactly as logging writes them."""
+"""service.accesslog.direct: lines written without logging read exactly as logging writes them; what it takes from logging's insides still works."""
 
 import io
 import logging
@@ -266,6 +266,24 @@ def test_changes_to_logging_after_the_first_line_are_followed(logger):
         logging.addLevelName(logging.INFO, "INFO")
 
 
+def test_a_formatters_time_settings_changed_in_place_are_followed(logger):
+    # The formatter stays the same object, so logging's settings look the
+    # same; within one millisecond, only the time settings change the text.
+    formatter = logging.Formatter("%(asctime)s %(message)s")
+    handler = _stream_handler(logger, formatter)
+    writer = direct_log.DirectLog(logger)
+    moment = int(time.time()) + 0.25
+
+    def an_hour_later(seconds):
+        return time.localtime(seconds + 3600)
+    changes = [("datefmt", "%H:%M:%S"), ("datefmt", None),
+               ("converter", an_hour_later), ("default_msec_format", "%s.%03d"),
+               ("default_time_format", "%H:%M"), ("default_msec_format", None)]
+    for name, value in changes:
+        setattr(formatter, name, value)
+        _same_lines(logger, writer, lambda: _take(handler.stream), [moment])
+
+
 def test_file_handlers_write_and_follow_a_rotated_file(logger, tmp_path):
     path = tmp_path / "access.log"
     handler = logging.handlers.WatchedFileHandler(path)
@@ -286,6 +304,25 @@ def test_delayed_file_handler_opens_its_file(logger, tmp_path):
     logger.addHandler(handler)
     assert _write_now(direct_log.DirectLog(logger), "one")
     assert path.read_text() == "one\n"
+
+
+def test_a_closed_w_file_handler_stays_closed_as_logging_keeps_it(logger, tmp_path,
+                                                                 monkeypatch):
+    # FileHandler.emit() opens a "w" file only until the handler is closed
+    # (its private _closed): opening it again would empty it.
+    path = tmp_path / "access.log"
+    handler = logging.FileHandler(path, mode="w", delay=True)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    reported = []
+    monkeypatch.setattr(handler, "handleError", reported.append)
+    writer = direct_log.DirectLog(logger)
+    assert _write_now(writer, "one")
+    handler.close()
+    assert _write_now(writer, "two")
+    logger.info("three")
+    assert path.read_text() == "one\n"
+    assert reported == []
 
 
 def test_a_failed_write_is_reported_as_logging_reports_it(logger, monkeypatch):

@@ -2,10 +2,18 @@
 
 The line is what eventlet.wsgi would log with the same format; what it
 costs is not. Fields the format never shows are not computed (the date is
-a strftime), and the date text is made once a second. Where the handlers
-allow it, service.direct_log writes the line without a log record; else the
-record goes to the logger's handlers without the stack walk Logger.info()
-does to find its caller: the caller is always the same line of this module.
+a strftime), and the date text is made once a second (service.memo). Where
+the handlers allow it, service.accesslog.direct writes the line without a
+log record; else the record goes to the logger's handlers without the stack
+walk Logger.info() does to find its caller: the caller is always the same
+line of this module.
+
+Private parts of logging this module relies on, with tests that fail if
+logging changes them (tests/unit/accesslog/test_lines.py):
+
+- logging._srcfile: None when a program turned off logging's caller
+  lookup; Logger.info() then names no caller, and neither does a line
+  logged here.
 """
 
 import logging

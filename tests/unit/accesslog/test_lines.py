@@ -34,10 +34,17 @@ def test_date_is_computed_only_for_formats_that_show_it(log_format, shows_date):
 
 
 def test_date_text_is_http_servers(monkeypatch):
-    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.75)
+    # Made once a second: moments within a second, across seconds, months
+    # and years, each compared with the text made afresh.
     handler = http.server.BaseHTTPRequestHandler.__new__(
         http.server.BaseHTTPRequestHandler)
-    assert accesslog.log_date_time_string() == handler.log_date_time_string()
+    start = 1_700_000_000
+    moments = [start + 0.75, start + 0.9, start + 1.0, start + 1.5, start + 61.2,
+               start + 86400 * 17, start + 86400 * 17 + 0.5, start + 86400 * 400,
+               1_704_067_199.999, 1_704_067_200.0]  # the last second of 2023, the first of 2024
+    for moment in moments:
+        monkeypatch.setattr(time, "time", lambda: moment)
+        assert accesslog.log_date_time_string() == handler.log_date_time_string(), moment
 
 
 class _Protocol:
@@ -55,6 +62,20 @@ def test_line_goes_to_the_logger_as_logger_info_would(caplog):
     assert record.getMessage().startswith("192.0.2.7 - - [")
     assert record.getMessage().endswith('] "GET /x HTTP/1.1" 200 120 0.250000')
     assert record.pathname == accesslog.__file__ and record.funcName == "_log_through_logging"
+
+
+def test_without_caller_lookup_the_line_has_logger_infos_unknown_caller(caplog, monkeypatch):
+    # logging._srcfile = None is how a program turns off logging's stack
+    # walk for the caller; the access line's record then says so, as
+    # Logger.info()'s would.
+    monkeypatch.setattr(logging, "_srcfile", None)
+    caplog.set_level(logging.INFO, logger="service.access")
+    accesslog.AccessLog(DEFAULT).log(_Protocol(), 200, 120, 0.25)
+    logging.getLogger("service.access").info("plain")
+    access, plain = caplog.records
+    assert ((access.pathname, access.lineno, access.funcName)
+            == (plain.pathname, plain.lineno, plain.funcName)
+            == ("(unknown file)", 0, "(unknown function)"))
 
 
 def test_nothing_is_logged_below_info(caplog):

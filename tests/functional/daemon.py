@@ -129,20 +129,36 @@ class Daemon:
             raise AssertionError("service-api did not exit:\n" + self.log())
 
     def workers(self, app=None):
-        """{pid: title} of this daemon's worker processes (optionally of one app)."""
+        """{pid: title} of this daemon's worker processes (optionally of one app).
+
+        The supervisor's children, told apart by their process titles.
+        Without titles (setproctitle missing) no worker could be told from
+        another, and a test comparing sets of them would pass on nothing:
+        that raises instead. A child not yet titled (just forked) or gone
+        is left out.
+        """
+        children = _children(self.pid)
+        if _cmdline(self.pid) != "service-api: supervisor":
+            if self.process.poll() is None:
+                raise AssertionError(
+                    "the supervisor has no process title (is setproctitle "
+                    f"installed?): {_cmdline(self.pid)!r}")
+            return {}  # gone: it has no workers
         found = {}
-        for pid in _children(self.pid):
+        for pid in children:
             title = _cmdline(pid)
-            if title.startswith("service-api: worker") and (
+            if title.startswith("service-api: worker ") and (
                     app is None or title == f"service-api: worker {app}"):
                 found[pid] = title
         return found
 
     def stop(self):
         if self.process.poll() is None:
+            # Listed first: once the supervisor is gone, so is the list.
+            children = _children(self.pid)
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
-            for pid in _children(self.pid):
+            for pid in children:
                 _kill(pid)
         self._log_file.close()
 
@@ -158,11 +174,23 @@ def read_until_close(sock):
 
 
 def _children(pid):
+    """The pids of the children of process `pid`, forked by any of its threads."""
     try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(child) for child in f.read().split()]
+        threads = os.listdir(f"/proc/{pid}/task")
     except (FileNotFoundError, ProcessLookupError):
-        return []
+        return []  # gone
+    children = []
+    for thread in threads:
+        try:
+            with open(f"/proc/{pid}/task/{thread}/children") as f:
+                children += [int(child) for child in f.read().split()]
+        except ProcessLookupError:
+            pass  # a thread that ended since it was listed
+        except FileNotFoundError:
+            if os.path.exists(f"/proc/{pid}/task/{thread}"):
+                raise AssertionError("/proc/PID/task/TID/children is missing "
+                                     "(a kernel without CONFIG_PROC_CHILDREN)")
+    return children
 
 
 def _cmdline(pid):

@@ -1,5 +1,6 @@
 """Operating the daemon: log rotation with USR1, and systemd's notify protocol."""
 
+import re
 import signal
 import socket
 import textwrap
@@ -37,6 +38,8 @@ def test_usr1_reopens_log_files_in_supervisor_and_workers(tmp_path, daemons):
     conf = write_config(tmp_path, {"hello": {"workers": 2}}, PASTE,
                         defaults={"log_config_append": logging_conf})
     daemon = daemons(tmp_path, "--config-file", conf, log_path=str(log))
+    workers = daemon.workers("hello")
+    assert len(workers) == 2
     daemon.get("hello", "/before")
     daemon.wait_for_log(r'"GET /before HTTP/1.1" status: 200')
 
@@ -44,10 +47,10 @@ def test_usr1_reopens_log_files_in_supervisor_and_workers(tmp_path, daemons):
     daemon.signal(signal.SIGUSR1)
     wait_until(lambda: log.exists() and "log files reopened" in log.read_text(),
                message="the supervisor to reopen its log")
-    # Each worker reopens on its own signal; every request from now on lands
-    # in the new file, whichever worker serves it.
-    wait_until(lambda: _served_into(daemon, log, "/after"), timeout=10,
-               message="a worker to log into the new file")
+    # Each worker reopens on its own signal: every one of them logs into the
+    # new file, and every request from now on lands there.
+    wait_until(lambda: _served_into(daemon, log, "/after", workers), timeout=10,
+               message="every worker to log into the new file")
     for index in range(20):
         daemon.get("hello", f"/after-{index}")
     wait_until(lambda: log.read_text().count('"GET /after-') == 20,
@@ -55,9 +58,13 @@ def test_usr1_reopens_log_files_in_supervisor_and_workers(tmp_path, daemons):
     assert "/after-" not in rotated.read_text()
 
 
-def _served_into(daemon, log, path):
+def _served_into(daemon, log, path, workers):
+    """Whether each of `workers` has logged a request for `path` into `log` (after one more request)."""
     daemon.get("hello", path)
-    return path in log.read_text()
+    text = log.read_text()
+    # Lines are "asctime pid level name message".
+    return all(re.search(rf" {pid} INFO service\.access .*\"GET {path} HTTP", text)
+               for pid in workers)
 
 
 def test_systemd_notifications(tmp_path, daemons):

@@ -55,6 +55,7 @@ def test_empty_write_does_not_end_a_chunked_body(daemon):
 ])
 def test_crlf_from_an_app_never_forges_a_header(daemon, path):
     workers = daemon.workers()
+    assert len(workers) == 2
     reply = daemon.raw("shapes", get(path, close=True))
     assert reply.startswith(b"HTTP/1.1 500")
     assert b"evil" not in reply.lower()
@@ -82,6 +83,7 @@ def test_a_content_length_that_is_not_a_number_answers_500(daemon):
 
 def test_sys_exit_in_an_app_fails_only_its_request(daemon):
     workers = daemon.workers()
+    assert len(workers) == 2
     reply = daemon.raw("shapes", get(b"/exits", close=True))
     assert reply.startswith(b"HTTP/1.1 500")
     assert b"sys.exit" not in reply

@@ -41,6 +41,7 @@ def daemon(tmp_path_factory):
     try:
         daemon.wait_ready()
         daemon.first_workers = daemon.workers()
+        assert len(daemon.first_workers) == len(APPS)
         yield daemon
     finally:
         daemon.stop()

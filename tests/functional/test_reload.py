@@ -72,6 +72,7 @@ def test_reload_builds_new_application_code(start, tmp_path):
     daemon = start({"versioned": {"workers": 2}})
     assert daemon.get("versioned")[2] == b"version one"
     old_workers = set(daemon.workers())
+    assert len(old_workers) == 2
     write_app_code(tmp_path, "version two, reloaded")
     reload(daemon, 1)
     # Old workers stop accepting once their TERM arrives, a moment after the
@@ -92,6 +93,7 @@ def test_reload_rebuilds_the_paste_pipeline(start):
         "tests.fixture_apps:marker_filter_factory\n    marker = new\n\n"
         "    [app:plain]"))
     old_workers = set(daemon.workers())
+    assert len(old_workers) == 1
     reload(daemon, 1)
     wait_until(lambda: not old_workers & set(daemon.workers()),
                message="the old generation to exit")
@@ -102,6 +104,7 @@ def test_apps_added_removed_moved_and_resized(start):
     daemon = start({"hello": {"workers": 1}, "versioned": {}})
     hello_port = daemon.address("hello")[1]
     versioned_host, versioned_port = daemon.address("versioned")
+    assert len(daemon.workers("versioned")) == 1
     moved_port = free_port()
     daemon.rewrite({"hello": {"port": moved_port, "workers": 3},
                     "slow": {"workers": 2}})
@@ -138,6 +141,7 @@ def _append_bytes(path, data):
 def test_invalid_reload_keeps_serving_exactly_as_before(start, break_config):
     daemon = start({"hello": {"workers": 2}})
     workers = set(daemon.workers())
+    assert len(workers) == 2
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -189,6 +193,7 @@ def test_term_during_a_reload_stops_cleanly(start):
     daemon.signal(signal.SIGHUP)
     daemon.wait_for_log(r"slow_build: building", count=4)
     all_workers = set(daemon.workers()) | workers_before
+    assert len(workers_before) == 2 and len(all_workers) == 4
     daemon.signal(signal.SIGTERM)
     assert daemon.wait_exit() == 0
     from tests.functional.daemon import pid_alive

@@ -61,7 +61,9 @@ def test_each_app_runs_its_configured_number_of_workers(sample):
 def test_workers_hold_only_their_own_apps_listening_socket(sample):
     ports = {app: sample.address(app)[1] for app in ("home", "pub")}
     for app, port in ports.items():
-        for pid in sample.workers(app):
+        workers = sample.workers(app)
+        assert workers
+        for pid in workers:
             assert _listening_ports(pid) == {port}
 
 

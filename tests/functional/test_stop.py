@@ -77,6 +77,7 @@ def test_second_signal_stops_at_once(daemon):
     slow = SlowRequest(daemon, 60)
     daemon.wait_for_log(r"sleepy: sleeping 60")
     workers = list(daemon.workers())
+    assert len(workers) == 3
     daemon.signal(signal.SIGTERM)
     daemon.wait_for_log(r"SIGTERM received: stopping gracefully")
     daemon.signal(signal.SIGINT)
@@ -121,6 +122,7 @@ def test_workers_still_building_exit_when_the_supervisor_is_killed(tmp_path, dae
     daemon = daemons(tmp_path, "--config-file", conf, ready=False)
     daemon.wait_for_log(r"slow_build: building", count=2)
     workers = list(daemon.workers())
+    assert len(workers) == 2
     daemon.signal(signal.SIGKILL)
     daemon.wait_exit()
     wait_until(lambda: not any(pid_alive(pid) for pid in workers), timeout=5,

@@ -75,6 +75,7 @@ def test_plain_http_on_a_tls_port_fails_alone(tmp_path, daemons, pki):
     conf = write_config(tmp_path, tls_app(pki), PASTE)
     daemon = daemons(tmp_path, "--config-file", conf)
     workers = daemon.workers()
+    assert len(workers) == 1
     with socket.create_connection(daemon.address("echo"), timeout=10) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         assert b"200 OK" not in sock.recv(4096)

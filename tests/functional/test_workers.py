@@ -46,6 +46,7 @@ def test_crash_loop_backs_off_and_other_apps_never_notice(tmp_path, daemons):
                         PASTE)
     daemon = daemons(tmp_path, "--config-file", conf)
     hello_workers = set(daemon.workers("hello"))
+    assert len(hello_workers) == 1
     stop_at = time.monotonic() + 10
     hello_failures = []
 
@@ -85,6 +86,7 @@ def test_a_burst_of_connections_is_shared_out_between_workers(tmp_path, daemons)
     conf = write_config(tmp_path, {"hello": {"workers": 2}}, PASTE)
     daemon = daemons(tmp_path, "--config-file", conf)
     workers = list(daemon.workers("hello"))
+    assert len(workers) == 2
     before = {pid: open_sockets(pid) for pid in workers}
     for _ in range(10):
         assert daemon.get("hello")[0] == 200

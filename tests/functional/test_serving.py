@@ -142,13 +142,23 @@ def test_no_100_continue_to_an_http10_client(tmp_path, daemons):
 
 
 def test_keep_alive_serves_several_requests_on_one_connection(tmp_path, daemons):
-    conf = write_config(tmp_path, {"hello": {}}, FIXTURE_PASTE)
+    conf = write_config(tmp_path, {"hello": {}}, FIXTURE_PASTE, defaults={
+        "wsgi_log_format": '%(client_ip)s:%(client_port)s "%(request_line)s"'})
     daemon = daemons(tmp_path, "--config-file", conf)
     conn = daemon.connection("hello")
-    for _ in range(3):
-        conn.request("GET", "/")
+    conn.connect()
+    sock = conn.sock
+    port = sock.getsockname()[1]
+    for number in range(3):
+        conn.request("GET", f"/keep-alive-{number}")
         response = conn.getresponse()
         assert response.status == 200 and response.read()
+        # After a response that closes the connection, http.client would
+        # open a new one for the next request without a word.
+        assert conn.sock is sock, "the server closed the connection"
+    # The server's side: three requests from the one client port.
+    daemon.wait_for_log(rf'127\.0\.0\.1:{port} "GET /keep-alive-\d HTTP/1\.1"',
+                        count=3)
     conn.close()
 
 

@@ -40,21 +40,38 @@ def test_unresolvable_listen_address():
         sockets.bind(AppPlan("a", "no-such-host.invalid", 0, 1), SETTINGS)
 
 
-def test_bind_all_reuses_existing_sockets_and_undoes_a_partial_failure():
+def test_bind_all_reuses_existing_sockets_and_undoes_a_partial_failure(monkeypatch):
     keep = AppPlan("keep", "127.0.0.1", 0, 1)
     first = sockets.bind_all([keep], SETTINGS, {})
     busy = first[sockets.socket_key(keep)]
     port = busy.getsockname()[1]
+    newly_bound = []
+    real_bind = sockets.bind
+
+    def bind_and_note(app, settings):
+        sock = real_bind(app, settings)
+        newly_bound.append(sock)
+        return sock
+    monkeypatch.setattr(sockets, "bind", bind_and_note)
     try:
         new = AppPlan("new", "127.0.0.1", 0, 1)
-        clash = AppPlan("clash", "127.0.0.1", port, 1)
         again = sockets.bind_all([keep, new], SETTINGS, first)
         assert again[sockets.socket_key(keep)] is busy
-        new_sock = again[sockets.socket_key(new)]
-        new_sock.close()
+        assert newly_bound == [again[sockets.socket_key(new)]]
+        newly_bound.pop().close()
+        # Two new sockets bound, then an app that cannot bind (the port of
+        # an existing one): the new ones are closed, the existing one kept.
+        others = [AppPlan("x", "127.0.0.1", 0, 1), AppPlan("y", "127.0.0.1", 0, 1)]
+        clash = AppPlan("clash", "127.0.0.1", port, 1)
         with pytest.raises(ConfigError):
-            sockets.bind_all([AppPlan("x", "127.0.0.1", 0, 1), clash], SETTINGS, {})
+            sockets.bind_all([keep, *others, clash], SETTINGS, first)
+        assert len(newly_bound) == 2
+        assert [sock.fileno() for sock in newly_bound] == [-1, -1]
+        assert busy.fileno() != -1
+        socket.create_connection(busy.getsockname(), timeout=5).close()
     finally:
+        for sock in newly_bound:
+            sock.close()
         busy.close()
 
 

@@ -64,6 +64,8 @@ class OwnLogging:
         does not know are left as they are; the pid still tells the worker.
         """
         tag = f"[{app_name}] "
+        # Handlers that share a formatter share its replacement; an oslo.log
+        # format, changed in place, is tagged once.
         replaced = {}
         for handler in self.handlers:
             formatter = handler.formatter
@@ -129,6 +131,7 @@ def _tag_oslo_formats(conf, tag):
 
 
 def _stdlib_with_app_name(formatter, tag):
+    """A copy of a %-style logging.Formatter, with `tag` before the message."""
     tagged = logging.Formatter(_tagged(formatter._fmt, tag), formatter.datefmt,
                                style="%", defaults=formatter._style._defaults)
     for attribute in ("converter", "default_time_format", "default_msec_format"):
@@ -193,6 +196,8 @@ def _reopen(handler):
             handler.stream.close()
         handler.stream = handler._open()
         if hasattr(handler, "_statstream"):
+            # A WatchedFileHandler remembers which file it has open: else
+            # it would take the new file for a moved one and open it again.
             handler._statstream()
     finally:
         handler.release()
@@ -204,6 +209,8 @@ def _cache_timestamps(formatter):
     if (isinstance(formatter, formatters.ContextFormatter)
             and hasattr(formatter, "_compute_iso_time")):
         formatter._compute_iso_time = _IsoTime()
+    # Only logging's own formatTime, with a converter whose result changes
+    # once a second: then the text does too.
     if (type(formatter).formatTime is logging.Formatter.formatTime
             and formatter.converter in (time.localtime, time.gmtime)):
         formatter.formatTime = _AscTime(formatter)

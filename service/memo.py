@@ -5,14 +5,15 @@
   clients choose many of the keys and must not make a worker's memory grow.
 - OncePerInterval: what changes only when a coarser moment does (the text
   of a timestamp's second), made again only when that moment, or a setting
-  it is made with, changes. It remembers one value: moments come in order.
+  it is made with, changes. It remembers the last value only: moments
+  come in order, so that is the one asked for again.
 
 Users: service.logs (oslo.log's isotime and logging's asctime, per
 second), service.accesslog.direct (the text around an access line's
 message, per millisecond), service.accesslog.lines (the access line's
 date, per second), service.worker.response (the Date header, per second).
 Each keeps a test that its output equals what the plain computation gives
-(tests/unit/test_memo.py for these classes, and the tests of each user).
+(tests/unit/test_memo.py for both, and the tests of each user).
 """
 
 import time
@@ -42,31 +43,32 @@ class BoundedMemo:
         return value
 
 
-class OncePerInterval:
+def OncePerInterval(make, interval=int):
     """make(moment, *settings), made again only when interval(moment) or the settings change.
 
     By default the interval is the moment's whole second. Settings are what
     else the value depends on (a formatter's date format, say); they are
     compared with ==, so that a change to them is never missed. A make()
     that raises is not remembered.
+
+    Named as a kind of memo, like BoundedMemo, but a function returning a
+    closure: the access log calls it for every line, and calling a closure
+    costs about 0.1 µs less than calling an instance's __call__ (Python
+    3.11), a sixth of what writing a direct access line costs.
     """
+    last_key = last_value = None
 
-    __slots__ = ("_make", "_interval", "_key", "_value")
-
-    def __init__(self, make, interval=int):
-        self._make = make
-        self._interval = interval
-        self._key = None
-        self._value = None
-
-    def __call__(self, moment, *settings):
+    def remembered(moment, *settings):
+        nonlocal last_key, last_value
         # Without settings the key is interval(moment) alone: no tuple to
         # build on the hot path (the Date header of every response).
-        key = (self._interval(moment), *settings) if settings else self._interval(moment)
-        if key != self._key:
-            self._value = self._make(moment, *settings)
-            self._key = key
-        return self._value
+        key = (interval(moment), settings) if settings else interval(moment)
+        if key != last_key:
+            last_value = make(moment, *settings)
+            last_key = key
+        return last_value
+
+    return remembered
 
 
 def per_second_of_now(make):

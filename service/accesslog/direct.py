@@ -178,12 +178,22 @@ def _logging_settings(logger):
     current = logger
     while current:
         for handler in current.handlers:
-            settings.append((handler, handler.level, handler.formatter,
-                             handler.filters[:]))
+            formatter = handler.formatter
+            settings.append((handler, handler.level, formatter,
+                             handler.filters[:], _time_settings(formatter)))
         if not current.propagate:
             break
         current = current.parent
     return settings
+
+
+def _time_settings(formatter):
+    """What a formatter's formatTime() reads besides the record: set on the formatter, they may change in place."""
+    try:
+        return (formatter.datefmt, formatter.converter,
+                formatter.default_time_format, formatter.default_msec_format)
+    except AttributeError:
+        return None  # no formatter, or not logging's: logging writes its lines
 
 
 class _Moment:
@@ -245,16 +255,14 @@ class _HandlerLine:
     def render(self, created, msecs, message):
         if not self._per_millisecond:
             return self._render(created, msecs, message)
-        formatter = self._formatter
-        # What the text around the message follows from: the second and
-        # millisecond, and the formatter's time settings.
-        before, after = self._around(
-            created, msecs, formatter.datefmt, formatter.converter,
-            formatter.default_time_format, formatter.default_msec_format)
+        # What the text around the message follows from: the second and the
+        # millisecond. A change to the formatter's time settings makes a new
+        # plan (_logging_settings), and this line with it.
+        before, after = self._around(created, msecs)
         return before + message + after
 
-    def _text_around(self, created, msecs, *time_settings):
-        """The line's text before and after its message at this moment (time_settings: the memo's key only)."""
+    def _text_around(self, created, msecs):
+        """The line's text before and after its message at this moment."""
         before, _, after = self._render(created, msecs, "\x00").partition("\x00")
         return before, after
 

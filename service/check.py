@@ -11,11 +11,15 @@ import configparser
 import dataclasses
 import logging
 import os
+import select
+import signal
 import sys
+import time
 
 from service import lifecycle
 from service import loader
 from service import sockets
+from service import worker
 from service.errors import ConfigError
 
 LOG = logging.getLogger(__name__)
@@ -31,11 +35,16 @@ _FACTORY_OPTIONS = ("use", "paste.app_factory", "paste.composite_factory",
 _NO_DEFAULT_SECTION = "\0"
 
 
-def run(plan):
-    """Do what a start of `plan` checks; print the table and return 0, or raise ConfigError."""
+def run(plan, timeout):
+    """Do what a start of `plan` checks; print the table and return 0, or raise ConfigError.
+
+    Each app gets `timeout` seconds to build.
+    """
     held = _check_addresses(plan)
-    _build_apps(plan)
+    _build_apps(plan, timeout)
     sys.stdout.write(format_table(plan, read_paste_sections(plan.paste_file)))
+    for warning in plan.warnings:
+        sys.stdout.write(f"\nWarning: {warning}")
     for app, pid in held:
         sys.stdout.write(f"\nApp {app.name}: its address is held by the running "
                          f"service-api (pid {pid}); a reload of it keeps it.")
@@ -70,20 +79,26 @@ def _check_addresses(plan):
 @dataclasses.dataclass
 class _Builder:
     app: str
-    pid: int
+    pid: int          # None once waited for
     report_fd: int
 
 
-def _build_apps(plan):
-    """Build all apps at once; once every child has exited, raise the first failure."""
-    builders = [_start_builder(plan.paste_file, app.name) for app in plan.apps]
-    failures = [_wait_for(builder, plan.paste_file) for builder in builders]
+def _build_apps(plan, timeout):
+    """Build all apps at once, within `timeout` seconds; then raise the first failure."""
+    builders = [_start_builder(plan, app.name) for app in plan.apps]
+    deadline = time.monotonic() + timeout
+    try:
+        failures = [_wait_for(builder, plan.paste_file, deadline, timeout)
+                    for builder in builders]
+    finally:
+        for builder in builders:
+            _end(builder)  # interrupted: none may go on building
     for failure in failures:
         if failure:
             raise ConfigError(failure)
 
 
-def _start_builder(paste_file, name):
+def _start_builder(plan, name):
     report_r, report_w = os.pipe()
     # What sits in our buffers must not be written twice, once by the child.
     sys.stdout.flush()
@@ -91,20 +106,19 @@ def _start_builder(paste_file, name):
     pid = os.fork()
     if pid == 0:
         os.close(report_r)
-        _build_in_child(paste_file, name, report_w)
+        _build_in_child(plan, name, report_w)
     os.close(report_w)
     return _Builder(app=name, pid=pid, report_fd=report_r)
 
 
-def _build_in_child(paste_file, name, report_fd):
+def _build_in_child(plan, name, report_fd):
     """The child's whole life: build like a worker, write the failure (or nothing), exit."""
     status = 1
+    # Ctrl-C on a check ends its builders quietly; the parent says why.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
-        # A worker greens itself before it builds; do the same, so a
-        # factory that behaves differently under eventlet is built as it will be.
-        from service import server
-        server.green_the_process()
-        loader.load_app(paste_file, name)
+        worker.name_the_app_in_logs(name)
+        worker.build(plan, name)
         status = 0
     except loader.AppBuildError as exc:
         LOG.debug("Building app %s failed", name, exc_info=True)
@@ -114,19 +128,47 @@ def _build_in_child(paste_file, name, report_fd):
         # reports the exit status, the log keeps the cause.
         LOG.exception("Building app %s crashed", name)
     finally:
+        plan.sources.remove_copies()
         logging.shutdown()
         os._exit(status)
 
 
-def _wait_for(builder, paste_file):
+def _wait_for(builder, paste_file, deadline, timeout):
     """The failure the child reported or died of, or None when the app was built."""
-    with os.fdopen(builder.report_fd, "rb") as report:
-        failure = report.read().decode("utf-8", "replace")
+    report = _read_report(builder.report_fd, deadline)
+    if report is None:
+        return (f"app {builder.app}: building it from {paste_file} did not "
+                f"finish within {timeout:g} s (--check-config-timeout): a "
+                "factory waiting for a database or service it cannot reach?")
     _, status = os.waitpid(builder.pid, 0)
-    if failure or status == 0:
-        return failure or None
+    builder.pid = None
+    if report or status == 0:
+        return report or None
     return (f"app {builder.app}: building it from {paste_file} failed: "
             f"the process building it {lifecycle.describe_exit(status)}")
+
+
+def _read_report(fd, deadline):
+    """Everything the child writes to `fd` until it closes it; None if the deadline comes first."""
+    data = b""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            return data.decode("utf-8", "replace")
+        data += chunk
+
+
+def _end(builder):
+    os.close(builder.report_fd)
+    if builder.pid is not None:
+        try:
+            os.kill(builder.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(builder.pid, 0)
 
 
 # What each paste section is, read from the ini as text.

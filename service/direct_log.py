@@ -113,13 +113,11 @@ def no_request_context():
 class _Plan:
     """How the lines of one logger are made and written, for logging's settings of the moment."""
 
-    def __init__(self, handler_lines, message_prefix):
+    def __init__(self, handler_lines):
         self._lines = handler_lines
-        self._message_prefix = message_prefix
 
     def write(self, lines):
-        prefix = self._message_prefix
-        messages = [prefix + message for _, message in lines]
+        messages = [message for _, message in lines]
         moments = [moment for moment, _ in lines]
         try:
             texts = [[line.render(created, msecs, message)
@@ -142,12 +140,11 @@ def _plan_for(logger):
             return None  # logging's last resort handler, or nothing
         lines = [_HandlerLine.for_handler(handler, logger.name)
                  for handler in handlers]
-        message_prefix = _message_prefix(logger.name)
     except Exception:
         return None  # an odd formatter, say: logging knows what to do with it
-    if None in lines or message_prefix is None:
+    if None in lines:
         return None
-    return _Plan(lines, message_prefix)
+    return _Plan(lines)
 
 
 def _logging_settings(logger):
@@ -282,8 +279,8 @@ class _HandlerLine:
         except RecursionError:
             raise
         except Exception:
-            # As logging reports a failed emit, once per line. The messages
-            # already carry the app's tag: no factory again.
+            # As logging reports a failed emit, once per line (not through
+            # the record factory: that would flush the batch being written).
             for message in messages:
                 handler.handleError(logging.LogRecord(
                     self._constants["name"], logging.INFO, __file__, 0,
@@ -368,25 +365,13 @@ def _handlers_for_info(logger):
 
 
 def _record_factory_is_known():
-    """Whether records are plain LogRecords, maybe wrapped by service.logs.tag_records()."""
+    """Whether records are plain LogRecords, maybe wrapped by service.logs.call_before_each_record()."""
     factory = logging.getLogRecordFactory()
     while factory is not logging.LogRecord:
         factory = getattr(factory, "wrapped_factory", None)
         if factory is None:
             return False
     return True
-
-
-def _message_prefix(logger_name):
-    """What the record factory puts before a message (service.logs' app tag), or None."""
-    marker = "\x00"
-    probe = logging.getLogRecordFactory()(
-        logger_name, logging.INFO, "", 0, marker, (), None)
-    message = probe.getMessage()
-    prefix, found, suffix = message.partition(marker)
-    if not found or suffix:
-        return None
-    return prefix
 
 
 def record_time():

@@ -50,7 +50,10 @@ FIELD_LINE_RE = re.compile("(" + TOKEN + "):" + OWS + "(" + FIELD_CONTENT_CHARS 
 HTTP_VERSION = "HTTP/" + DIGIT + r"\." + DIGIT
 # RFC 9112 3.2: request-target is one of four forms made of URI characters
 # (RFC 3986), all visible ASCII; which form is allowed is checked after.
-REQUEST_TARGET = "[" + VCHAR + "]+"
+# No form has a fragment (origin-form and absolute-form end at the query),
+# so "#" is left out: "#frag" must never reach an app in PATH_INFO or
+# QUERY_STRING.
+REQUEST_TARGET = r"[\x21\x22\x24-\x7e]+"     # VCHAR except "#"
 # RFC 9112 3: request-line = method SP request-target SP HTTP-version;
 # RFC 9110 9.1: method = token. Exactly one SP between parts.
 REQUEST_LINE_RE = re.compile(
@@ -76,11 +79,17 @@ CONTENT_LENGTH_RE = re.compile(DIGIT + "{1,18}")
 #   quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
 QUOTED_STRING = (r'"(?:[\t \x21\x23-\x5b\x5d-\x7e' + OBS_TEXT + "]"
                  r"|\\[\t " + VCHAR + OBS_TEXT + '])*"')
+# RFC 9110 5.6.3: BWS = OWS ("bad" whitespace: a recipient must accept it)
+BWS = OWS
 # RFC 9112 7.1.1: chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
 #   chunk-ext-name = token; chunk-ext-val = token / quoted-string
-# The BWS is left out on purpose: no client sends it, and servers and
-# proxies that disagree on "5 ;x" are a known smuggling vector.
-CHUNK_EXT = "(?:;" + TOKEN + "(?:=(?:" + TOKEN + "|" + QUOTED_STRING + "))?)*"
+# Whitespace only there: around ";" and "=", never at the end of the line
+# nor inside the chunk-size, so "5 ;x" is size 5 and "5 \r\n" or "5 5" are
+# errors. Extensions are thrown away; only the size frames the body.
+# (Possessive quantifiers, "*+" and "++": what follows each part can never
+# start it, so a failing match has nothing to give back and try again.)
+CHUNK_EXT = "(?:{bws};{bws}{token}(?:{bws}={bws}(?:{token}|{quoted}))?+)*+".format(
+    bws=BWS + "+", token=TOKEN + "+", quoted=QUOTED_STRING)
 # RFC 9112 7.1: chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
 #   chunk-size = 1*HEXDIG (nothing else: no "0x", sign, space or "_"),
 #   bounded to 16 digits here so a size always fits in 64 bits.

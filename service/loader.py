@@ -5,8 +5,10 @@ never imports application code. load_app() builds the app and runs only in a
 worker, after the fork.
 """
 
+import ast
 import configparser
 import os
+import re
 
 from service.errors import ConfigError
 
@@ -24,7 +26,9 @@ def check_paste_file(path, names):
     parser = configparser.RawConfigParser(strict=False)
     try:
         with open(path, encoding="utf-8") as ini:
-            parser.read_file(ini)
+            text = ini.read()
+        _check_section_headers(text)
+        parser.read_string(text, source=path)
     except OSError as exc:
         raise ConfigError(f"[DEFAULT] api_paste_config: cannot read paste "
                           f"file {path}: {exc.strerror}") from None
@@ -32,9 +36,8 @@ def check_paste_file(path, names):
         raise ConfigError(f"[DEFAULT] api_paste_config: paste file {path} "
                           f"is not UTF-8 text: byte {exc.start}") from None
     except configparser.Error as exc:
-        first_line = str(exc).splitlines()[0]
         raise ConfigError(f"[DEFAULT] api_paste_config: paste file {path} "
-                          f"is not a valid ini: {first_line}") from None
+                          f"is not a valid ini: {_where(exc)}") from None
     servable = {_section_name(section) for section in parser.sections()}
     for name in names:
         if name not in servable:
@@ -44,6 +47,40 @@ def check_paste_file(path, names):
                 f"[filter-app:{name}] section")
 
 
+# What configparser takes for a section header (it ignores what follows "]").
+_SECTION_HEADER = re.compile(r"\[.+\]")
+
+
+def _check_section_headers(text):
+    """A line that opens a section must be a whole header.
+
+    configparser reads `[app:home` (no closing bracket) inside a section as
+    an option named "[app" whose value is "home", and the app would then be
+    reported missing rather than misspelt.
+    """
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("[") and not _SECTION_HEADER.match(line.strip()):
+            raise _UnclosedHeader(number, line)
+
+
+class _UnclosedHeader(configparser.Error):
+    def __init__(self, lineno, line):
+        super().__init__(f"line {lineno}: {line.strip()!r}: a section header "
+                         "without its closing ]")
+
+
+def _where(exc):
+    """The line number and text of a parsing error, in one line."""
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        return f"line {exc.lineno}: {exc.line.strip()!r}: not in a section"
+    errors = getattr(exc, "errors", None)
+    if errors:
+        # configparser keeps repr() of each line, its newline included.
+        return "; ".join(f"line {number}: {ast.literal_eval(line).strip()!r}"
+                         for number, line in errors)
+    return " ".join(str(exc).split())
+
+
 def _section_name(section):
     prefix, _, name = section.partition(":")
     if prefix.strip() in SERVABLE_KINDS:
@@ -51,14 +88,34 @@ def _section_name(section):
     return None
 
 
-def load_app(path, name):
-    """Build app `name` from the paste ini at `path`; raise AppBuildError on failure."""
-    from paste.deploy import loadapp
+def load_app(path, name, config_files, shown_as=None):
+    """Build app `name` from the paste ini at `path`; raise AppBuildError on failure.
+
+    `shown_as` is the path errors name, when `path` holds a copy of it.
+
+    As a launcher of the app's own would: its modules are imported (paste
+    resolves every section the app's section names), then cfg.CONF is
+    parsed from `config_files`, then the factories run (see
+    service.global_conf).
+    """
+    from paste.deploy import loadwsgi
+
+    from service import global_conf
 
     try:
-        return loadapp("config:" + path, name=name,
-                       relative_to=os.path.dirname(path))
-    except Exception as exc:
-        cause = " ".join(str(exc).split()) or "(no message)"
-        raise AppBuildError(f"app {name}: building it from {path} failed: "
-                            f"{type(exc).__name__}: {cause}") from exc
+        context = loadwsgi.loadcontext(loadwsgi.APP, "config:" + path, name=name,
+                                       relative_to=os.path.dirname(path))
+        global_conf.parse(config_files)
+        return context.create()
+    except BaseException as exc:
+        # SystemExit too: a factory that calls sys.exit() failed to build,
+        # and says so in one line like any other.
+        raise AppBuildError(f"app {name}: building it from {shown_as or path} "
+                            f"failed: {_cause(exc)}") from exc
+
+
+def _cause(exc):
+    if isinstance(exc, SystemExit):
+        return f"SystemExit({exc.code!r}): the factory called sys.exit()"
+    cause = " ".join(str(exc).split()) or "(no message)"
+    return f"{type(exc).__name__}: {cause}"

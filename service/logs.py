@@ -1,6 +1,7 @@
 """Logging through oslo.log, shared by both sides of the fork (no eventlet here)."""
 
 import datetime
+import json
 import logging
 import logging.handlers
 import math
@@ -17,28 +18,131 @@ def register_opts(conf):
     log.register_options(conf)
 
 
-def setup(conf):
-    log.setup(conf, PROJECT)
+class OwnLogging:
+    """service-api's own logging: the handlers and the conf logs.setup() made them from.
 
-
-def tag_records(tag):
-    """Prefix every log message of this process with `tag`, e.g. '[home] '.
-
-    Workers share the supervisor's handlers and format; this names the app
-    in each line (the pid is already there) whatever the handler is.
+    Workers inherit it across the fork. An app may add or replace root
+    handlers of its own later; those stay as the app made them, and
+    nothing here touches them.
     """
-    make_record = logging.getLogRecordFactory()
-    prefix = tag.replace("%", "%%")
 
-    def tagged(*args, **kwargs):
-        record = make_record(*args, **kwargs)
-        if isinstance(record.msg, str):
-            record.msg = prefix + record.msg
-        return record
+    def __init__(self, handlers=(), conf=None):
+        self.handlers = list(handlers)
+        self.conf = conf
 
-    # service.direct_log follows this to know what the records are made of.
-    tagged.wrapped_factory = make_record
-    logging.setLogRecordFactory(tagged)
+    def show_app_name(self, app_name):
+        """In a worker: these handlers show '[app_name] ' before each message.
+
+        Through their formats, never the records: an app's own handlers (a
+        syslog handler of swift's, say) see its records as it made them, and
+        a lazily translated message is never touched. Formats this module
+        does not know are left as they are; the pid still tells the worker.
+        """
+        tag = f"[{app_name}] "
+        replaced = {}
+        for handler in self.handlers:
+            formatter = handler.formatter
+            if id(formatter) not in replaced:
+                replaced[id(formatter)] = _with_app_name(formatter, tag, self.conf)
+            if replaced[id(formatter)] is not formatter:
+                handler.setFormatter(replaced[id(formatter)])
+
+    def reopen_files(self):
+        """Reopen the log files, after logrotate moved them (USR1)."""
+        for handler in self.handlers:
+            if isinstance(handler, logging.FileHandler):
+                _reopen(handler)
+
+    def cache_timestamps(self):
+        """Make each second's timestamp text once in the formatters of these handlers.
+
+        oslo.log's formatter makes an ISO 8601 time and an asctime for every
+        record (a strftime, a local time zone lookup): a busy worker's
+        access log spends much of its time there. The text is the same, only
+        made once a second; formatters that are not the standard ones are
+        left alone.
+        """
+        for handler in self.handlers:
+            _cache_timestamps(handler.formatter)
+
+
+_own = OwnLogging()
+
+
+def setup(conf):
+    global _own
+    log.setup(conf, PROJECT)
+    _own = OwnLogging(_every_handler(), conf)
+
+
+def own():
+    """service-api's own logging, as setup() made it."""
+    return _own
+
+
+def _with_app_name(formatter, tag, own_conf):
+    """`formatter`, or one that shows `tag` before the message."""
+    if formatter is None:
+        return logging.Formatter(_tagged("%(message)s", tag))
+    if type(formatter) is formatters.ContextFormatter:
+        if formatter.conf is own_conf:
+            _tag_oslo_formats(formatter.conf, tag)
+        return formatter
+    if type(formatter) is formatters.JSONFormatter:
+        return _AppNamedJson(formatter, tag)
+    if (type(formatter) is logging.Formatter
+            and type(formatter._style) is logging.PercentStyle):
+        return _stdlib_with_app_name(formatter, tag)
+    return formatter
+
+
+def _tag_oslo_formats(conf, tag):
+    # service-api's own ConfigOpts: its values are ours to override.
+    for name in ("logging_default_format_string",
+                 "logging_context_format_string"):
+        conf.set_override(name, _tagged(conf[name], tag))
+
+
+def _stdlib_with_app_name(formatter, tag):
+    tagged = logging.Formatter(_tagged(formatter._fmt, tag), formatter.datefmt,
+                               style="%", defaults=formatter._style._defaults)
+    for attribute in ("converter", "default_time_format", "default_msec_format"):
+        setattr(tagged, attribute, getattr(formatter, attribute))
+    return tagged
+
+
+def _tagged(fmt, tag):
+    return fmt.replace("%(message)s", tag.replace("%", "%%") + "%(message)s", 1)
+
+
+class _AppNamedJson(logging.Formatter):
+    """oslo.log's JSON lines, with the app's tag before the message."""
+
+    def __init__(self, formatter, tag):
+        super().__init__()
+        self._formatter = formatter
+        self._tag = tag
+
+    def format(self, record):
+        document = json.loads(self._formatter.format(record))
+        document["message"] = self._tag + str(document.get("message", ""))
+        return json.dumps(document)
+
+
+def keep_own_lines():
+    """In a worker: service-api's own lines stay with its handlers, whatever the app does to the root logger.
+
+    A service that sets up its own logging (nova and cinder in their WSGI
+    entry) replaces the root logger's handlers; the access log and the
+    worker's own lines then still go where the operator told service-api
+    to log them, in its format.
+    """
+    ours = logging.getLogger("service")
+    if ours.handlers or not ours.propagate:
+        return  # log_config_append gave it handlers of its own
+    for handler in logging.getLogger().handlers:
+        ours.addHandler(handler)
+    ours.propagate = False
 
 
 def call_before_each_record(callback):
@@ -57,39 +161,27 @@ def call_before_each_record(callback):
     logging.setLogRecordFactory(called_back)
 
 
-def reopen_files():
-    """Reopen every log file, after logrotate moved it (USR1)."""
-    for handler in logging.getLogger().handlers:
-        if isinstance(handler, logging.FileHandler):
-            handler.acquire()
-            try:
-                if handler.stream:
-                    handler.stream.close()
-                handler.stream = handler._open()
-                if hasattr(handler, "_statstream"):
-                    handler._statstream()
-            finally:
-                handler.release()
+def _reopen(handler):
+    handler.acquire()
+    try:
+        if handler.stream:
+            handler.stream.close()
+        handler.stream = handler._open()
+        if hasattr(handler, "_statstream"):
+            handler._statstream()
+    finally:
+        handler.release()
 
 
-def cache_timestamps():
-    """Make each second's timestamp text once in the formatters of every handler.
-
-    oslo.log's formatter makes an ISO 8601 time and an asctime for every
-    record (a strftime, a local time zone lookup): a busy worker's access log
-    spends much of its time there. The text is the same, only made once a
-    second; formatters that are not the standard ones are left alone.
-    """
-    for handler in logging.getLogger().handlers:
-        formatter = handler.formatter
-        if formatter is None:
-            continue
-        if (isinstance(formatter, formatters.ContextFormatter)
-                and hasattr(formatter, "_compute_iso_time")):
-            formatter._compute_iso_time = _IsoTime()
-        if (type(formatter).formatTime is logging.Formatter.formatTime
-                and formatter.converter in (time.localtime, time.gmtime)):
-            formatter.formatTime = _AscTime(formatter)
+def _cache_timestamps(formatter):
+    if formatter is None:
+        return
+    if (isinstance(formatter, formatters.ContextFormatter)
+            and hasattr(formatter, "_compute_iso_time")):
+        formatter._compute_iso_time = _IsoTime()
+    if (type(formatter).formatTime is logging.Formatter.formatTime
+            and formatter.converter in (time.localtime, time.gmtime)):
+        formatter.formatTime = _AscTime(formatter)
 
 
 def skip_thread_names():

@@ -13,6 +13,9 @@ from oslo_config import cfg
 from service import accesslog
 from service import conf as service_conf
 from service import loader
+from service import source_files
+from service.conf import apps as service_conf_apps
+from service.conf import files as conf_files
 from service import tls as service_tls
 from service.errors import ConfigError
 
@@ -52,17 +55,29 @@ class Plan:
     graceful_shutdown_timeout: int
     wsgi: WsgiSettings
     sockets: SocketSettings
+    # The config files, in reading order: workers parse them into cfg.CONF.
+    config_files: tuple = ()
+    # What the operator should hear about but that does not stop a start.
+    warnings: tuple = ()
+    # The bytes of the config files and the paste ini as the plan read them.
+    sources: source_files.SourceFiles = None
 
     def app(self, name):
         return next(app for app in self.apps if app.name == name)
 
 
-def build_plan(conf, cpu_count=None):
-    """Check the parsed configuration and return the Plan, or raise ConfigError."""
+def build_plan(conf, config_files, cpu_count=None):
+    """Check the configuration `conf` parsed from `config_files`; return the Plan, or raise ConfigError."""
+    if not config_files:
+        raise ConfigError(
+            "no config file: none was given with --config-file or "
+            "--config-dir, and there is no service-api.conf in "
+            "~/.service-api/, ~/, /etc/service-api/ or /etc/")
     names = _enabled_apis(conf)
     apps = tuple(_app_plan(conf, name, cpu_count or os.cpu_count() or 1)
                  for name in names)
     _refuse_shared_addresses(apps)
+    warnings = app_group_warnings(_sections(config_files), names)
     paste_file = _paste_file(conf)
     loader.check_paste_file(paste_file, names)
     return Plan(
@@ -80,7 +95,64 @@ def build_plan(conf, cpu_count=None):
             backlog=_option(conf, "backlog"),
             tcp_keepidle=_option(conf, "tcp_keepidle"),
         ),
+        config_files=tuple(config_files),
+        warnings=warnings,
+        sources=source_files.SourceFiles(tuple(config_files) + (paste_file,)),
     )
+
+
+def _sections(config_files):
+    try:
+        return conf_files.sections(config_files)
+    except Exception as exc:  # changed since oslo.config read it a moment ago
+        raise ConfigError(f"cannot read the config files: {exc}") from None
+
+
+def app_group_warnings(sections, names):
+    """Warnings for keys in the app groups that are not service-api's; ConfigError for a misspelt one.
+
+    An app group may hold the app's own options too, so an unknown key is
+    only worth a warning, unless it is one edit away from one of ours
+    (two for longer names): `listne = 127.0.0.1` silently ignored would
+    leave the app listening on every address.
+    """
+    known = [opt.dest for opt in service_conf_apps.OPTS]
+    warnings = []
+    for name in names:
+        for key in sections.get(name, {}):
+            if key in known:
+                continue
+            meant = _misspelt(key, known)
+            if meant:
+                raise ConfigError(f"[{name}] {key}: app {name}: not an option; "
+                                  f"did you mean {meant}?")
+            warnings.append(f"[{name}] {key}: app {name}: not a service-api "
+                            "option, ignored by service-api")
+    return tuple(warnings)
+
+
+def _misspelt(key, known):
+    """The option of `known` that `key` looks like a typo of, or None."""
+    for option in known:
+        allowed = 1 if len(option) < 6 else 2
+        if edit_distance(key.lower(), option) <= allowed:
+            return option
+    return None
+
+
+def edit_distance(a, b):
+    """Edits (insert, delete, replace, swap two neighbours) that turn `a` into `b`."""
+    previous2, previous = None, list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            cost = min(previous[j] + 1, current[j - 1] + 1,
+                       previous[j - 1] + (char_a != char_b))
+            if (i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b):
+                cost = min(cost, previous2[j - 2] + 1)
+            current.append(cost)
+        previous2, previous = previous, current
+    return previous[-1]
 
 
 def _option(conf, name, group=None):

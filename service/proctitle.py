@@ -4,6 +4,6 @@
 def set_title(title):
     try:
         import setproctitle
-    except ImportError:  # optional: without it ps shows the command line
+    except ImportError:  # a dependency, but a package may leave it out: ps then shows the command line
         return
     setproctitle.setproctitle(title)

@@ -266,31 +266,30 @@ class HttpProtocol:
         self.close_connection = not head.keep_alive
 
     def get_environ(self):
-        """The environ eventlet.wsgi builds, built from our parsed head."""
+        """eventlet.wsgi's environ, from our parsed head, where it keeps to PEP 3333 as gunicorn and uWSGI do."""
         head = self.request_head
         env = self._connection_environ()
         env["wsgi.errors"] = sys.stderr
         env["REQUEST_METHOD"] = head.method
-        path, has_query, query = head.target.partition("?")
+        path, _, query = head.target.partition("?")
         env["RAW_PATH_INFO"] = path
         env["PATH_INFO"] = (path if "%" not in path
                             else urllib.parse.unquote(path, encoding="latin1"))
-        if has_query:
-            env["QUERY_STRING"] = query
-        content_type = head.first.get("content-type")
-        # What http.server's headers answered when Content-Type is absent.
-        env["CONTENT_TYPE"] = ("text/plain" if content_type is None
-                               else content_type)
-        length = head.first.get("content-length")
-        if length:
-            env["CONTENT_LENGTH"] = length
+        # Always there, as PEP 3333 and CGI say; "" without a query.
+        env["QUERY_STRING"] = query
+        # CONTENT_TYPE and CONTENT_LENGTH only as the client sent them: a
+        # default type makes frameworks (Falcon) refuse a body-less request.
+        first = head.first
+        if "content-type" in first:
+            env["CONTENT_TYPE"] = first["content-type"]
+        if "content-length" in first:
+            env["CONTENT_LENGTH"] = first["content-length"]
         env["SERVER_PROTOCOL"] = head.version
-        env["headers_raw"] = headers_raw = tuple(head.fields)
-        _add_header_keys(env, headers_raw)
+        _add_header_keys(env, head.fields)
         self.body = RequestBody(
             self.reader, None if head.chunked else head.content_length or 0,
             self.connection, chunked_input=head.chunked,
-            **_continue_writer(env, self.connection))
+            **_continue_writer(head, env, self.connection))
         env["wsgi.input"] = env["eventlet.input"] = self.body
         env["eventlet.posthooks"] = []
         return env
@@ -307,6 +306,10 @@ class HttpProtocol:
                 SERVER_NAME=server_host, SERVER_PORT=str(server_port),
                 REMOTE_ADDR=client_host, REMOTE_PORT=str(client_port),
                 GATEWAY_INTERFACE="CGI/1.1")
+            # wsgi.input ends where the body does, chunked or not: WebOb
+            # (nova, cinder, every wsgify app) reads a body that has no
+            # Content-Length only when told so, as gunicorn and uWSGI do.
+            self._base_environ["wsgi.input_terminated"] = True
             # Not a bound method: the environ would lead back to this
             # protocol, and every connection would end as cyclic garbage
             # for the collector rather than be freed when it closes.
@@ -456,8 +459,8 @@ def _environ_key(name):
     return key
 
 
-def _add_header_keys(env, headers_raw):
-    for name, value in headers_raw:
+def _add_header_keys(env, fields):
+    for name, value in fields:
         key = _environ_key(name)
         if key is None or key[0] == "C":
             continue  # CONTENT_TYPE and CONTENT_LENGTH are set from the head
@@ -467,9 +470,14 @@ def _add_header_keys(env, headers_raw):
             env[key] = value
 
 
-def _continue_writer(env, sock):
-    """The Input arguments that make it answer `Expect: 100-continue`."""
-    if env.get("HTTP_EXPECT", "").lower() == "100-continue":
+def _continue_writer(head, env, sock):
+    """The Input arguments that make it answer `Expect: 100-continue`.
+
+    Only to HTTP/1.1 clients: an HTTP/1.0 one may not know 1xx responses
+    and sends its body without waiting (RFC 9110 10.1.1 and 15.2).
+    """
+    if (head.version == "HTTP/1.1"
+            and env.get("HTTP_EXPECT", "").lower() == "100-continue"):
         return {"wfile": _SocketWriter(sock),
                 "wfile_line": b"HTTP/1.1 100 Continue\r\n"}
     return {"wfile": None, "wfile_line": None}

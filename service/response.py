@@ -9,6 +9,8 @@ on the result, a 500 without a traceback when the app raises, and the same
 access line. What it does not do is the per-request work whose result is
 always the same: the Date text is made once a second, capitalized header
 names are remembered, the head goes out in the same send as a small body.
+Where eventlet breaks RFC 9110 it does not follow: a 1xx or 204 response
+never carries Content-Length or Transfer-Encoding, not even the app's.
 """
 
 import re
@@ -123,6 +125,10 @@ class Response:
     def _head(self):
         protocol = self.protocol
         status, response_headers = self.headers_set
+        if self.status_code == 204 or self.status_code < 200:
+            # RFC 9110 8.6, RFC 9112 6.1: never on a 1xx or 204, whatever
+            # the app set (a 304 or HEAD keeps the app's Content-Length).
+            response_headers = _without_framing(response_headers)
         header_lines, length, has_date = _encode_headers(response_headers)
         lines = [_status_line(protocol.protocol_version, status), header_lines]
         if length is not _ABSENT:
@@ -294,6 +300,14 @@ def _capitalized(name):
         if len(_capitalized_names) < _MAX_CACHED_NAMES:
             _capitalized_names[name] = capitalized
     return capitalized
+
+
+_FRAMING_NAMES = frozenset(("content-length", "transfer-encoding"))
+
+
+def _without_framing(headers):
+    return [(name, value) for name, value in headers
+            if not (isinstance(name, str) and name.lower() in _FRAMING_NAMES)]
 
 
 def _encode_headers(headers):

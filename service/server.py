@@ -277,7 +277,7 @@ class AppServer:
         self.access_log = accesslog.AccessLog(
             settings.log_format, defer=_after_ready_green_threads)
         logs.call_before_each_record(_in_this_thread_only(self.access_log.flush))
-        logs.cache_timestamps()
+        logs.own().cache_timestamps()
         logs.skip_thread_names()
         self._serving = None
 
@@ -340,7 +340,7 @@ class AppServer:
                     # The lines of requests served before the signal go to
                     # the file they would have gone to unbatched.
                     self.access_log.flush()
-                    logs.reopen_files()
+                    logs.own().reopen_files()
                 if signal.SIGTERM in received:
                     return
 

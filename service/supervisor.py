@@ -37,19 +37,22 @@ class Generation:
     sockets: dict
     # App name -> balance.AcceptBoard shared by that app's workers.
     boards: dict
+    # Slot -> lifecycle.SlotHealth of slots whose worker died after serving.
+    health: dict = dataclasses.field(default_factory=dict)
 
     def socket_for(self, app):
         return self.sockets[sockets.socket_key(app)]
 
 
 class Supervisor:
-    def __init__(self, plan, reread_plan):
+    def __init__(self, plan, reread_plan, early_signals=None):
         self._first_plan = plan
+        # Signals that came before the loop could hear them (service.cmd.api).
+        self._early_signals = early_signals if early_signals is not None else []
         self._reread_plan = reread_plan
         self._workers = {}
         # pid -> that worker's balance.Seat
         self._seats = {}
-        self._health = {}
         self._current = None
         self._pending = None
         self._generations = 0
@@ -57,6 +60,8 @@ class Supervisor:
         self._reports = b""
         self._next_respawn = None
         self._stopping = False
+        # A HUP that came before start-up completed, performed once it has.
+        self._reload_when_ready = False
         self._exit_code = None
         self._failure = None
 
@@ -66,6 +71,9 @@ class Supervisor:
         """Serve until stopped; return the exit status, or raise ConfigError if start-up fails."""
         self._open_pipes()
         self._catch_signals()
+        # Taken over only now that the loop's handlers are in place: none is lost.
+        self._signals.extend(self._early_signals)
+        self._early_signals[:] = []
         try:
             self._start_generation(self._first_plan)
             while self._exit_code is None:
@@ -174,20 +182,32 @@ class Supervisor:
             LOG.info("Worker %d of app %s (generation %d) stopped: %s",
                      worker_.pid, worker_.app, worker_.generation, how)
             return
-        if self._is_pending(worker_):
-            self._abandon_pending(f"worker {worker_.pid} of app {worker_.app} "
-                                  f"{how} before every worker was ready")
+        if self._is_pending(worker_) and not worker_.ready:
+            # It never served: its app could not be built. Only that fails
+            # a start-up or abandons a reload.
+            self._abandon_pending(
+                f"app {worker_.app}: building it from "
+                f"{self._pending.plan.paste_file} failed: the process "
+                f"building it {how}")
             return
         LOG.error("Worker %d of app %s (generation %d) %s",
                   worker_.pid, worker_.app, worker_.generation, how)
-        if self._current and worker_.generation == self._current.number:
+        gen = self._generation(worker_.generation)
+        if gen is not None:
             now = time.monotonic()
-            health = lifecycle.after_death(self._health.get(worker_.slot),
+            health = lifecycle.after_death(gen.health.get(worker_.slot),
                                            now - worker_.started_at, now)
-            self._health[worker_.slot] = health
+            gen.health[worker_.slot] = health
             if health.early_deaths:
                 LOG.warning("App %s keeps losing workers: next one in %.1f s",
                             worker_.app, health.restart_at - now)
+
+    def _generation(self, number):
+        """The current or pending generation numbered `number`; None for one that is retiring."""
+        for gen in (self._current, self._pending):
+            if gen is not None and gen.number == number:
+                return gen
+        return None
 
     def _act_on_signals(self):
         received, self._signals = self._signals, []
@@ -212,12 +232,14 @@ class Supervisor:
         if self._stopping:
             LOG.warning("SIGHUP during the stop: not reloading")
         elif self._current is None:
-            LOG.warning("SIGHUP before start-up completed: not reloading")
+            LOG.info("SIGHUP before start-up completed: reloading once "
+                     "every worker serves")
+            self._reload_when_ready = True
         else:
             self._reload()
 
     def _reopen_logs(self):
-        logs.reopen_files()
+        logs.own().reopen_files()
         LOG.info("SIGUSR1 received: log files reopened")
         for worker_ in self._workers.values():
             _send(worker_.pid, signal.SIGUSR1)
@@ -235,19 +257,25 @@ class Supervisor:
                 self._pending.plan, self._pending.number,
                 self._workers.values()):
             self._hand_over()
-        self._refill_current()
+        self._refill()
 
-    def _refill_current(self):
+    def _refill(self):
+        """Replace the workers that died after serving, in the current and the pending generation."""
         self._next_respawn = None
-        if self._current is None:
-            return
-        vacant = lifecycle.vacant_slots(self._current.plan,
-                                        self._current.number,
-                                        self._workers.values())
-        due, self._next_respawn = lifecycle.respawns(
-            vacant, self._health, time.monotonic())
-        for app_name, index in due:
-            self._spawn(self._current, self._current.plan.app(app_name), index)
+        now = time.monotonic()
+        for gen in (self._current, self._pending):
+            if gen is None:
+                continue
+            vacant = lifecycle.vacant_slots(gen.plan, gen.number,
+                                            self._workers.values())
+            due, later = lifecycle.respawns(vacant, gen.health, now)
+            self._next_respawn = min(
+                (t for t in (self._next_respawn, later) if t is not None),
+                default=None)
+            for app_name, index in due:
+                if gen not in (self._current, self._pending):
+                    break  # a fork failed and abandoned it
+                self._spawn(gen, gen.plan.app(app_name), index)
 
     # Generations: start-up and reload.
 
@@ -290,7 +318,6 @@ class Supervisor:
     def _hand_over(self):
         new, old = self._pending, self._current
         self._pending, self._current = None, new
-        self._health = {}
         for worker_ in lifecycle.to_retire(self._workers.values(), new.number):
             self._retire(worker_)
         if old is None:
@@ -300,6 +327,9 @@ class Supervisor:
             LOG.info("Reload complete: generation %d is serving, "
                      "generation %d is draining", new.number, old.number)
         notify.ready()
+        if self._reload_when_ready:
+            self._reload_when_ready = False
+            self._reload()
 
     def _abandon_pending(self, reason):
         gen, self._pending = self._pending, None
@@ -406,7 +436,7 @@ class Supervisor:
         LOG.error("%s", reason)
         now = time.monotonic()
         slot = (app.name, index)
-        self._health[slot] = lifecycle.after_death(self._health.get(slot), 0.0, now)
+        gen.health[slot] = lifecycle.after_death(gen.health.get(slot), 0.0, now)
 
     def _inherited_by(self, listener):
         """What a new worker must close: every supervisor fd and other apps' sockets."""

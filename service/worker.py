@@ -54,6 +54,7 @@ def run(setup):
     except BaseException:
         LOG.exception("Worker of app %s crashed", setup.app.name)
     finally:
+        setup.plan.sources.remove_copies()
         logging.shutdown()
         os._exit(code)
 
@@ -83,15 +84,39 @@ def _leave_supervisor(setup):
     # Only the supervisor speaks to systemd; apps that notify would confuse it.
     os.environ.pop("NOTIFY_SOCKET", None)
     proctitle.set_title(f"service-api: worker {setup.app.name}")
-    logs.tag_records(f"[{setup.app.name}] ")
+    name_the_app_in_logs(setup.app.name)
 
 
-def _build_and_serve(setup):
+def name_the_app_in_logs(app_name):
+    """The app's name in service-api's log lines, which stay with service-api's handlers."""
+    logs.own().show_app_name(app_name)
+    logs.keep_own_lines()
+
+
+def build(plan, app_name):
+    """The app, built in this process as every worker builds it; AppBuildError if it cannot be.
+
+    --check-config's builders call this too, so a check builds exactly
+    what a start would.
+    """
     from service import server  # imports eventlet: in the worker only
 
     server.green_the_process()
+    usable = plan.sources.usable_paths()
+    changed = sorted(path for path, copy in usable.items() if copy != path)
+    if changed:
+        LOG.warning("Building app %s from the files as its generation read "
+                    "them: %s changed since", app_name, ", ".join(changed))
+    return loader.load_app(usable[plan.paste_file], app_name,
+                           [usable[path] for path in plan.config_files],
+                           shown_as=plan.paste_file)
+
+
+def _build_and_serve(setup):
+    from service import server
+
     try:
-        app = loader.load_app(setup.plan.paste_file, setup.app.name)
+        app = build(setup.plan, setup.app.name)
     except loader.AppBuildError as exc:
         LOG.debug("Building app %s failed", setup.app.name, exc_info=True)
         _report(setup, f"failed {exc}")

@@ -118,3 +118,34 @@ def websocket_echo_factory(global_conf, **local_conf):
             ws.send(message)
 
     return echo
+
+
+def dies_on_request_factory(global_conf, **local_conf):
+    """Answers with its pid; a request for /die ends its worker (exit status 5)."""
+    def fragile(environ, start_response):
+        if environ["PATH_INFO"] == "/die":
+            os._exit(5)
+        return _text(start_response, "200 OK", f"{os.getpid()}\n")
+    return fragile
+
+
+def slow_refusing_factory(global_conf, seconds="1", **local_conf):
+    """Takes `seconds`, then refuses to build: a reload that fails late."""
+    time.sleep(float(seconds))
+    raise ValueError("factory refused to build, late")
+
+
+def exiting_factory(global_conf, **local_conf):
+    """Calls sys.exit(3) instead of returning an app."""
+    sys.exit(3)
+
+
+def process_ending_factory(global_conf, **local_conf):
+    """Ends its process (status 7) without a word, as a C extension's abort might."""
+    os._exit(7)
+
+
+def hanging_factory(global_conf, **local_conf):
+    """Never returns: a factory waiting for a database it cannot reach."""
+    while True:
+        time.sleep(3600)

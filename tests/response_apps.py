@@ -100,7 +100,31 @@ def _shorter_than_declared(environ, start_response):
     return [b"abc"]
 
 
+def _status_with_framing(status):
+    def answer(environ, start_response):
+        start_response(status, [("Content-Length", "0"),
+                                ("Transfer-Encoding", "chunked")])
+        return []
+    return answer
+
+
+def _not_modified_with_length(environ, start_response):
+    # RFC 9110 8.6: the length of the representation a 200 would carry.
+    start_response("304 Not Modified", [("Content-Length", "42")])
+    return []
+
+
+def _with_length(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", "6")])
+    return [b"a list"]
+
+
 _AWKWARD = {
+    "/no-content-with-framing": _status_with_framing("204 No Content"),
+    "/early-hints-with-framing": _status_with_framing("103 Early Hints"),
+    "/not-modified-with-length": _not_modified_with_length,
+    "/with-length": _with_length,
     "/longer-than-declared": _longer_than_declared,
     "/shorter-than-declared": _shorter_than_declared,
     "/write-only": _write_only,

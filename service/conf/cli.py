@@ -17,6 +17,13 @@ OPTS = [
              "throwaway process, bind and close every address, print what "
              "would be served. Exit status 0 if a start would succeed, "
              "otherwise 1 with the error a start would report."),
+    cfg.FloatOpt(
+        "check-config-timeout",
+        default=60.0,
+        min=0.1,
+        help="With --check-config: seconds every app gets to build. An app "
+             "still building then (a factory waiting for a database it "
+             "cannot reach, say) fails the check, named."),
 ]
 
 

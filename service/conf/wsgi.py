@@ -2,7 +2,7 @@
 
 from oslo_config import cfg
 
-DEFAULT_LOG_FORMAT = ('%(client_ip)s "%(request_line)s" status: %(status_code)s '
+DEFAULT_LOG_FORMAT = ('%(client_ip)s "%(request_line)s" status: %(status_code)s  '
                       'len: %(body_length)s time: %(wall_seconds).7f')
 
 OPTS = [

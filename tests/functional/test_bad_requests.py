@@ -77,6 +77,10 @@ VALID = {
         "echo", chunked(b'5;name=value\r\nhello\r\n1;q="a b"\r\n!\r\n0\r\n'
                         b"Trailer: yes\r\n\r\n", "Connection: close"),
         b"6 bytes: hello!"),
+    "chunk extensions with whitespace": (
+        "echo", chunked(b"5 ;name = value\r\nhello\r\n1\t;\tq = \"a b\" ; r\r\n!\r\n"
+                        b"0 ; last\r\n\r\n", "Connection: close"),
+        b"6 bytes: hello!"),
     "upper-case hex chunk size": (
         "echo", chunked(b"A\r\n0123456789\r\n0\r\n\r\n", "Connection: close"),
         b"10 bytes: 0123456789"),
@@ -113,6 +117,7 @@ BAD_HEADS = {
     "non-ascii target": (head("GET /caf\xe9 HTTP/1.1"), 400),
     "bare lf line ends": (b"GET / HTTP/1.1\nHost: x\n\n", 400),
     "asterisk without options": (head("GET * HTTP/1.1"), 400),
+    "fragment in target": (head("GET /a?b=c#frag HTTP/1.1"), 400),
     "url too long": (head("GET /" + "u" * 9000 + " HTTP/1.1"), 414),
     # Field lines.
     "field without colon": (head("GET / HTTP/1.1", "X-Field value"), 400),
@@ -165,7 +170,8 @@ BAD_CHUNKED_BODIES = {
     "plus sign": b"+5\r\nhello\r\n0\r\n\r\n",
     "minus sign": b"-5\r\nhello\r\n0\r\n\r\n",
     "leading space": b" 5\r\nhello\r\n0\r\n\r\n",
-    "space before extension": b"5 ;ext\r\nhello\r\n0\r\n\r\n",
+    "space after extension": b"5;ext \r\nhello\r\n0\r\n\r\n",
+    "space after extension value": b"5;a=b \r\nhello\r\n0\r\n\r\n",
     "trailing space": b"5 \r\nhello\r\n0\r\n\r\n",
     "underscore": b"5_0\r\n" + b"x" * 80 + b"\r\n0\r\n\r\n",
     "huge size": b"F" * 40 + b"\r\nhello\r\n0\r\n\r\n",

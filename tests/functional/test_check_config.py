@@ -230,3 +230,25 @@ def test_check_before_a_reload_accepts_the_running_daemons_own_addresses(tmp_pat
     assert any(f"held by the running service-api (pid {daemon.pid})" in line
                for line in out)
     assert daemon.get("good", "/")[0] == 200
+
+
+def test_an_app_that_never_finishes_building_is_named_after_the_timeout(tmp_path):
+    conf = write_config(tmp_path, {"good": {"port": free_port()}, "hanging": {}},
+                        ERROR_PASTE + "[app:hanging]\n"
+                        "paste.app_factory = tests.fixture_apps:hanging_factory\n")
+    status, out, err, _ = check(tmp_path, "--config-file", conf,
+                                "--check-config-timeout", "1")
+    assert status == 1
+    assert err == [f"service-api: error: app hanging: building it from "
+                   f"{tmp_path}/api-paste.ini did not finish within 1 s "
+                   "(--check-config-timeout): a factory waiting for a database "
+                   "or service it cannot reach?"]
+
+
+def test_unknown_keys_in_app_groups_are_warned_about(tmp_path):
+    conf = write_config(tmp_path, {"good": {"port": free_port(), "greeting": "hi"}},
+                        ERROR_PASTE)
+    status, out, err, _ = check(tmp_path, "--config-file", conf)
+    assert status == 0, err
+    assert ("Warning: [good] greeting: app good: not a service-api option, "
+            "ignored by service-api") in out

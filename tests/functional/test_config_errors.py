@@ -21,6 +21,12 @@ PASTE = """
 
     [pipeline:badfilter]
     pipeline = nosuchfilter good
+
+    [app:exiting]
+    paste.app_factory = tests.fixture_apps:exiting_factory
+
+    [app:ending]
+    paste.app_factory = tests.fixture_apps:process_ending_factory
 """
 
 
@@ -77,6 +83,15 @@ CASES = {
         ["app unimportable", "No module named 'tests.no_such_module'"]),
     "pipeline names an unknown filter": (
         {"good": {}, "badfilter": {}}, {}, ["app badfilter", "nosuchfilter"]),
+    "factory calls sys.exit()": (
+        {"good": {}, "exiting": {}}, {},
+        ["app exiting", "api-paste.ini", "SystemExit(3): the factory called sys.exit()"]),
+    "factory ends its process": (
+        {"good": {}, "ending": {}}, {},
+        ["app ending", "the process building it exited with status 7"]),
+    "misspelt option in an app group": (
+        {"good": {"listne": "127.0.0.2"}}, {},
+        ["[good] listne", "not an option; did you mean listen?"]),
 }
 
 
@@ -142,3 +157,39 @@ def test_debug_shows_the_traceback(tmp_path, good_port):
     assert status == 1
     output = "\n".join(lines)
     assert re.search(r"Traceback[\s\S]*ValueError: factory refused to build", output)
+
+
+def test_a_section_header_without_its_bracket_is_a_syntax_error(tmp_path, good_port):
+    paste = PASTE + "\n    [app:home\n    paste.app_factory = tests.fixture_apps:hello_factory\n"
+    conf = write_config(tmp_path, {"good": {"port": good_port}, "home": {}}, paste)
+    line = next(number for number, text in enumerate(
+        (tmp_path / "api-paste.ini").read_text().splitlines(), 1) if text == "[app:home")
+    assert_config_error(tmp_path, conf, "api-paste.ini is not a valid ini",
+                        f"line {line}: '[app:home': a section header without its closing ]",
+                        port=good_port)
+
+
+def test_a_paste_syntax_error_names_its_line(tmp_path, good_port):
+    paste = PASTE + "\n    [app:home]\n    this line has no equals sign\n"
+    conf = write_config(tmp_path, {"good": {"port": good_port}}, paste)
+    line = len((tmp_path / "api-paste.ini").read_text().splitlines())
+    assert_config_error(tmp_path, conf,
+                        f"line {line}: 'this line has no equals sign'", port=good_port)
+
+
+def test_no_config_file_given_or_found(tmp_path):
+    result = subprocess.run(
+        SERVICE_API, cwd=tmp_path, capture_output=True, text=True, timeout=30,
+        env={"PYTHONPATH": REPO, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "service-api: error: no config file: none was given with --config-file "
+        "or --config-dir, and there is no service-api.conf in ~/.service-api/, "
+        "~/, /etc/service-api/ or /etc/"]
+
+
+def test_unknown_keys_in_an_app_group_are_warnings(tmp_path, daemons, good_port):
+    conf = write_config(tmp_path, {"good": {"port": good_port, "greeting": "hi"}}, PASTE)
+    daemon = daemons(tmp_path, "--config-file", conf)
+    daemon.wait_for_log(r"WARNING service-api \[-\] \[good\] greeting: app good: "
+                        r"not a service-api option, ignored by service-api")

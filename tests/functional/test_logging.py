@@ -43,7 +43,7 @@ def test_access_lines_in_oslo_logs_default_format(tmp_path, daemons):
     daemon.wait_for_log(
         r"\n\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} " + str(worker)
         + r' INFO service\.access \[-\] \[hello\] 127\.0\.0\.1 '
-        r'"GET /plain\?a=%41 HTTP/1\.1" status: 200 len: \d+ time: \d+\.\d{7}\n')
+        r'"GET /plain\?a=%41 HTTP/1\.1" status: 200  len: \d+ time: \d+\.\d{7}\n')
 
 
 def test_access_line_of_a_request_with_an_oslo_context_shows_its_ids(tmp_path, daemons):

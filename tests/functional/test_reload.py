@@ -1,6 +1,7 @@
 """SIGHUP: a new generation from the files as they are now; the old one drains; nothing is lost."""
 
 import os
+import re
 import signal
 import socket
 import textwrap
@@ -119,6 +120,7 @@ def test_apps_added_removed_moved_and_resized(start):
 INVALID = {
     "config syntax": lambda d, busy: d.rewrite({"hello": {}}, defaults={"[broken": ""}),
     "invalid option": lambda d, busy: d.rewrite({"hello": {"port": "nope"}}),
+    "misspelt option": lambda d, busy: d.rewrite({"hello": {"listne": "127.0.0.2"}}),
     "factory raises": lambda d, busy: d.rewrite({"hello": {}, "refusing": {}}),
     "paste file gone": lambda d, busy: d.rewrite(
         {"hello": {}}, defaults={"api_paste_config": "gone.ini"}),
@@ -264,3 +266,68 @@ def test_hup_after_hup_never_stops_the_daemon(start):
     assert "SIGTERM received" not in daemon.log()
     assert daemon.process.poll() is None
     assert daemon.get("app0", "/")[0] == 200
+
+
+def test_an_abandoned_reloads_workers_finish_what_they_serve(start):
+    from tests.functional.test_stop import SlowRequest
+    paste = PASTE + """
+    [app:sleepy]
+    paste.app_factory = tests.fixture_apps:sleepy_factory
+
+    [app:late]
+    paste.app_factory = tests.fixture_apps:slow_refusing_factory
+    seconds = 3
+    """
+    daemon = start({"sleepy": {"workers": 2}}, paste=paste,
+                   defaults={"debug": "true"})
+    daemon.rewrite({"sleepy": {"workers": 2}, "late": {}}, paste=paste,
+                   defaults={"debug": "true"})
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_for_log(r"Worker \d+ of app sleepy is serving", count=4)
+    new_workers = {int(pid) for pid in re.findall(
+        r"Worker (\d+) of app sleepy is serving", daemon.log())[2:]}
+    slow = [SlowRequest(daemon, 2) for _ in range(6)]
+    daemon.wait_for_log(r"sleepy: sleeping 2", count=6)
+    daemon.wait_for_log(r"Reload failed, generation 1 keeps serving: .*late", timeout=20)
+    for request in slow:
+        request.join(20)
+    assert [request.result[0] for request in slow] == [200] * 6
+    served_by = {int(request.result[1]["X-Worker-Pid"]) for request in slow}
+    assert served_by & new_workers, "no request reached the abandoned generation"
+
+
+REJECTED = {
+    "paste ini": lambda daemon, paste: daemon.rewrite(
+        {"greeter": {}}, paste=paste.replace(
+            "tests.fixture_apps:hello_factory", "tests.fixture_apps:refusing_factory")),
+    "config file": lambda daemon, paste: _append_bytes(
+        daemon.directory / "svc.conf", b"\nthis line is not ini\n"),
+}
+
+
+@pytest.mark.parametrize("reject", REJECTED.values(), ids=REJECTED)
+def test_after_a_rejected_reload_a_replacement_builds_from_the_serving_files(start, reject):
+    paste = PASTE + """
+    [app:greeter]
+    paste.app_factory = tests.fixture_apps:hello_factory
+    text = from the serving generation
+    """
+    daemon = start({"greeter": {}}, paste=paste)
+    status, headers, body = daemon.get("greeter")
+    assert body == b"from the serving generation\n"
+    reject(daemon, paste)
+    daemon.signal(signal.SIGHUP)
+    daemon.wait_for_log(r"Reload failed, generation 1 keeps serving: ")
+    victim = int(headers["X-Worker-Pid"])
+    os.kill(victim, signal.SIGKILL)
+    daemon.wait_for_log(rf"Worker {victim} of app greeter")
+
+    def replaced():
+        try:
+            status, headers, body = daemon.get("greeter")
+        except OSError:
+            return None
+        return int(headers["X-Worker-Pid"]) != victim and (status, body)
+    assert wait_until(replaced, timeout=20, message="a replacement") == (
+        200, b"from the serving generation\n")
+    assert "of app greeter failed" not in daemon.log()

@@ -82,6 +82,29 @@ def test_head_and_204_get_no_body_framing(shapes):
     assert "Transfer-Encoding" not in dict(headers)
 
 
+@pytest.mark.parametrize("path", [b"/no-content-with-framing",
+                                  b"/early-hints-with-framing"])
+def test_no_content_length_or_transfer_encoding_on_1xx_and_204(shapes, path):
+    """Not even the app's own (RFC 9110 8.6, RFC 9112 6.1)."""
+    reply = shapes.raw("shapes", b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n"
+                                 b"Connection: close\r\n\r\n")
+    status, headers, body = _split(reply)
+    assert status.split()[1] in ("204", "103")
+    names = {name.lower() for name, *_ in headers}
+    assert "content-length" not in names and "transfer-encoding" not in names
+    assert body == b""
+
+
+@pytest.mark.parametrize("request_bytes, length", [
+    (b"GET /not-modified-with-length HTTP/1.1", "42"),
+    (b"HEAD /with-length HTTP/1.1", "6"),
+])
+def test_304_and_head_keep_the_apps_content_length(shapes, request_bytes, length):
+    reply = shapes.raw("shapes", request_bytes + b"\r\nHost: x\r\nConnection: close\r\n\r\n")
+    _, headers, body = _split(reply)
+    assert ("Content-Length", length) in headers and body == b""
+
+
 def test_keep_alive_response_to_http10_keep_alive_client(shapes):
     with socket.create_connection(shapes.address("shapes"), timeout=10) as sock:
         sock.sendall(b"GET /list HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
@@ -115,7 +138,7 @@ def test_custom_access_log_format_shows_every_field(tmp_path, daemons):
 def test_default_access_log_line(shapes):
     shapes.get("shapes", "/list")
     shapes.wait_for_log(
-        r'\[shapes\] 127\.0\.0\.1 "GET /list HTTP/1\.1" status: 200 len: \d+ '
+        r'\[shapes\] 127\.0\.0\.1 "GET /list HTTP/1\.1" status: 200  len: \d+ '
         r"time: \d+\.\d{7}")
 
 

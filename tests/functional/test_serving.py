@@ -77,7 +77,7 @@ def test_one_access_log_line_per_request(sample):
     for path in ("/a", "/b", "/c"):
         sample.get("home", path)
     for path in ("/a", "/b", "/c"):
-        sample.wait_for_log(rf'"GET {path} HTTP/1.1" status: 200 len: \d+ time: ')
+        sample.wait_for_log(rf'"GET {path} HTTP/1.1" status: 200  len: \d+ time: ')
     assert len(re.findall(r'"GET /[abc] HTTP', sample.log())) == 3
 
 
@@ -126,6 +126,17 @@ def test_expect_100_continue(tmp_path, daemons):
         assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n")
         sock.sendall(b"ping")
         assert read_until_close(sock).endswith(b"4 bytes: ping")
+
+
+def test_no_100_continue_to_an_http10_client(tmp_path, daemons):
+    """An HTTP/1.0 client's Expect: 100-continue is ignored (RFC 9110 10.1.1, 15.2)."""
+    conf = write_config(tmp_path, {"echo": {}}, FIXTURE_PASTE)
+    daemon = daemons(tmp_path, "--config-file", conf)
+    reply = daemon.raw("echo", b"POST / HTTP/1.0\r\nContent-Length: 4\r\n"
+                               b"Expect: 100-continue\r\n\r\nping")
+    assert reply.startswith(b"HTTP/1.1 200 OK\r\n"), reply[:100]
+    assert b"100 Continue" not in reply
+    assert reply.endswith(b"4 bytes: ping")
 
 
 def test_keep_alive_serves_several_requests_on_one_connection(tmp_path, daemons):

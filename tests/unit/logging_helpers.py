@@ -1,7 +1,5 @@
 """What the logging unit tests set up: oslo.log's options, formatters with cached timestamps."""
 
-import logging
-
 from oslo_config import cfg
 from oslo_log import log
 
@@ -19,14 +17,5 @@ def oslo_log_conf(**overrides):
 
 
 def cache_timestamps_of(handler):
-    """service.logs.cache_timestamps() for `handler`'s formatter alone.
-
-    It acts on the root logger's handlers: `handler` is one of them for
-    the call only.
-    """
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        logs.cache_timestamps()
-    finally:
-        root.removeHandler(handler)
+    """What a worker does to service-api's handlers, for `handler`'s formatter alone."""
+    logs.OwnLogging([handler]).cache_timestamps()

@@ -81,6 +81,12 @@ def _stream_handler(logger, formatter):
     return handler
 
 
+def _show_app_name(handler):
+    """What a worker does to service-api's handlers: '[home] ' before every message."""
+    own_conf = getattr(handler.formatter, "conf", None)
+    logs.OwnLogging([handler], own_conf).show_app_name("home")
+
+
 def _take(stream):
     text = stream.getvalue()
     stream.seek(0)
@@ -127,7 +133,7 @@ def test_lines_are_what_logging_writes(logger, make_formatter,
     if cached_timestamps:
         cache_timestamps_of(handler)
     if tag:
-        logs.tag_records(tag)
+        _show_app_name(handler)
     _same_lines(logger, direct_log.DirectLog(logger),
                 lambda: _take(handler.stream), _moments())
 
@@ -135,7 +141,7 @@ def test_lines_are_what_logging_writes(logger, make_formatter,
 @pytest.mark.parametrize("make_formatter", FORMATTERS.values(), ids=FORMATTERS)
 def test_a_batch_of_lines_is_what_logging_writes_line_by_line(logger, make_formatter):
     handler = _stream_handler(logger, make_formatter())
-    logs.tag_records("[home] ")
+    _show_app_name(handler)
     lines = []
     expected = ""
     for number, moment in enumerate(_moments()):
@@ -208,7 +214,7 @@ def test_file_lines_are_what_logging_writes(logger, tmp_path, handler_type):
     handler = handler_type(path)
     handler.setFormatter(_oslo_formatter())
     logger.addHandler(handler)
-    logs.tag_records("[home] ")
+    _show_app_name(handler)
     written = []
 
     def read_new_text():
@@ -284,14 +290,14 @@ def test_delayed_file_handler_opens_its_file(logger, tmp_path):
 
 def test_a_failed_write_is_reported_as_logging_reports_it(logger, monkeypatch):
     handler = _stream_handler(logger, logging.Formatter("%(message)s"))
-    logs.tag_records("[home] ")
+    _show_app_name(handler)
     reported = []
     monkeypatch.setattr(handler, "handleError", reported.append)
     handler.stream.close()
     assert _write_now(direct_log.DirectLog(logger), "lost")
     [record] = reported
     assert (record.name, record.levelno, record.getMessage()) == (
-        logger.name, logging.INFO, "[home] lost")
+        logger.name, logging.INFO, "lost")
 
 
 def test_a_request_context_is_seen_and_can_be_set_aside(logger, monkeypatch):
@@ -375,9 +381,9 @@ def _custom_record_factory(logger):
     logging.setLogRecordFactory(lambda *args, **kwargs: logging.LogRecord(*args, **kwargs))
 
 
-def _custom_record_factory_then_tagged(logger):
+def _custom_record_factory_then_hooked(logger):
     _custom_record_factory(logger)
-    logs.tag_records("[home] ")
+    logs.call_before_each_record(lambda: None)
 
 
 @pytest.mark.parametrize("set_up", [
@@ -395,11 +401,11 @@ def _custom_record_factory_then_tagged(logger):
     _handler_of(logging.StreamHandler, _oslo_formatter(
         logging_default_format_string="%(relativeCreated)d %(message)s")),
     _custom_record_factory,
-    _custom_record_factory_then_tagged,
+    _custom_record_factory_then_hooked,
 ], ids=["no-handlers", "logger-filter", "handler-filter", "memory-handler",
         "null-handler", "no-formatter", "json", "caller", "thread",
         "brace-style", "relative-time", "custom-record-factory",
-        "custom-record-factory-tagged"])
+        "custom-record-factory-hooked"])
 def test_lines_go_through_logging_where_their_text_may_differ(logger, set_up):
     set_up(logger)
     assert not _write_now(direct_log.DirectLog(logger), "hello")
@@ -419,8 +425,8 @@ def test_the_daemons_default_logging_is_written_directly(tmp_path):
         logs.register_opts(cfg.CONF)
         cfg.CONF(sys.argv[1:], project="service-api")
         logs.setup(cfg.CONF)
-        logs.tag_records("[home] ")
-        logs.cache_timestamps()
+        logs.own().show_app_name("home")
+        logs.own().cache_timestamps()
         logs.skip_thread_names()
         access = logging.getLogger("service.access")
         print(direct_log.DirectLog(access).write(

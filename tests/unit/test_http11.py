@@ -165,6 +165,12 @@ INVALID = {
     "asterisk not options": (head("GET * HTTP/1.1"), 400),
     "unknown scheme": (head("GET ftp://x/ HTTP/1.1"), 400),
     "bad authority": (head("GET http://a b/ HTTP/1.1"), 400),
+    # RFC 9112 3.2: no form of request-target has a fragment.
+    "fragment in path": (head("GET /a#frag HTTP/1.1"), 400),
+    "fragment in query": (head("GET /a?b=c#frag HTTP/1.1"), 400),
+    "empty fragment": (head("GET /# HTTP/1.1"), 400),
+    "fragment in absolute-form": (head("GET http://x/a#frag HTTP/1.1"), 400),
+    "fragment after authority": (head("GET http://x#frag HTTP/1.1"), 400),
     "bare lf": (b"GET / HTTP/1.1\nHost: x\n\n", 400),
     "bare cr": (b"GET / HTTP/1.1\rHost: x\r\n\r\n", 400),
     "no line end": (b"GET / HTTP/1.1", 400),
@@ -310,6 +316,15 @@ def test_field_lines_are_read_with_a_bound_one_past_the_limit():
     (b"5;name\r\n", 5),
     (b"5;name=value;other\r\n", 5),
     (b'5;name="quoted \\" value"\r\n', 5),
+    # RFC 9112 7.1.1: BWS around ";" and "=".
+    (b"5 ;name\r\n", 5),
+    (b"5; name\r\n", 5),
+    (b"5;name =value\r\n", 5),
+    (b"5;name= value\r\n", 5),
+    (b"5 ;name = value\r\n", 5),
+    (b"5\t;\tname\t=\tvalue\r\n", 5),
+    (b"5 \t ; a = b ; c\r\n", 5),
+    (b'a ; a = "b c" ;d\r\n', 10),
 ])
 def test_chunk_size_lines(line, size):
     assert http11.parse_chunk_line(line) == size
@@ -317,8 +332,12 @@ def test_chunk_size_lines(line, size):
 
 @pytest.mark.parametrize("line", [
     b"0x5\r\n", b"+5\r\n", b"-5\r\n", b" 5\r\n", b"5 \r\n", b"5\t\r\n",
-    b"5_0\r\n", b"5 ;ext\r\n", b"5; ext\r\n", b"5;ext =v\r\n", b"5;=v\r\n",
+    b"5_0\r\n", b"5;=v\r\n", b"5 5\r\n", b"5 ;5 5\r\n",
     b"5;a=b c\r\n", b'5;a="b\r\n', b"5;a=\x00\r\n", b"\r\n", b"5\n", b"5",
+    # BWS only around ";" and "=": none before CRLF, none without them.
+    b"5;a \r\n", b"5;a=b \r\n", b"5;a=b\t\r\n", b'5;a="b" \r\n', b"5 ;\r\n",
+    b"5; \r\n", b"5;a= \r\n", b"5;a =\r\n", b"5 a\r\n", b"5 ; \r\n",
+    b"5\r ;a\r\n",
     b"g\r\n", b"\xd9\xa5\r\n", b"1" * 17 + b"\r\n",
     b"5;" + b"e" * http11.MAX_CHUNK_LINE_BYTES + b"\r\n",
 ])

@@ -7,7 +7,9 @@ from oslo_config import cfg
 
 from service import conf as service_conf
 from service.errors import ConfigError
+from service.conf.files import files_read
 from service.plan import build_plan
+from service.plan import edit_distance
 
 PASTE = """
 [app:home]
@@ -28,10 +30,14 @@ def plan_for(tmp_path, conf_text, paste=PASTE, cpu_count=4, argv=()):
     (tmp_path / "api-paste.ini").write_text(paste)
     conf_file = tmp_path / "svc.conf"
     conf_file.write_text(conf_text)
+    return _build(["--config-file", str(conf_file), *argv], cpu_count)
+
+
+def _build(args, cpu_count=4):
     conf = cfg.ConfigOpts()
     service_conf.register_opts(conf)
-    conf(args=["--config-file", str(conf_file), *argv], default_config_files=[])
-    return build_plan(conf, cpu_count=cpu_count)
+    conf(args=args, default_config_files=[])
+    return build_plan(conf, files_read(conf, args), cpu_count=cpu_count)
 
 
 def test_defaults_and_per_app_values(tmp_path):
@@ -138,11 +144,8 @@ def test_paste_file_that_is_not_utf8(tmp_path):
     (tmp_path / "api-paste.ini").write_bytes(b"# caf\xe9\n[app:home]\npaste.app_factory = x:y\n")
     conf = tmp_path / "svc.conf"
     conf.write_text("[DEFAULT]\nenabled_apis = home\n[home]\nport = 1\n")
-    opts = cfg.ConfigOpts()
-    service_conf.register_opts(opts)
-    opts(args=["--config-file", str(conf)], default_config_files=[])
     with pytest.raises(ConfigError, match="is not UTF-8 text"):
-        build_plan(opts)
+        _build(["--config-file", str(conf)])
 
 
 def test_paste_file_that_is_not_an_ini(tmp_path):
@@ -167,8 +170,50 @@ def test_list_opts_declares_every_option_once_with_help():
 
 def test_sample_config_and_paste_file_are_valid():
     etc = os.path.join(os.path.dirname(__file__), "..", "..", "etc")
-    conf = cfg.ConfigOpts()
-    service_conf.register_opts(conf)
-    conf(args=["--config-file", os.path.join(etc, "svc.conf")], default_config_files=[])
-    plan = build_plan(conf)
+    plan = _build(["--config-file", os.path.join(etc, "svc.conf")])
     assert [(a.name, a.port) for a in plan.apps] == [("home", 8001), ("pub", 8003)]
+
+
+@pytest.mark.parametrize("key, meant", [
+    ("listne", "listen"), ("lsiten", "listen"), ("prot", "port"), ("post", "port"),
+    ("worker", "workers"), ("wrokers", "workers"), ("certfile", "cert_file"),
+    ("ca_files", "ca_file"), ("tls_minimum_versoin", "tls_minimum_version"),
+    ("LISTEN", "listen"),
+])
+def test_a_misspelt_option_in_an_app_group_is_an_error_naming_the_option(tmp_path, key, meant):
+    with pytest.raises(ConfigError) as error:
+        plan_for(tmp_path, f"[DEFAULT]\nenabled_apis = home\n[home]\nport = 1\n{key} = x\n")
+    assert str(error.value) == (f"[home] {key}: app home: not an option; "
+                                f"did you mean {meant}?")
+
+
+def test_other_unknown_keys_in_an_app_group_are_warnings(tmp_path):
+    plan = plan_for(tmp_path, "[DEFAULT]\nenabled_apis = home\nunrelated = 1\n"
+                    "[home]\nport = 1\nhost = example.org\ngreeting = hi\n"
+                    "[not_an_app]\nlistne = 1\n")
+    assert plan.warnings == (
+        "[home] host: app home: not a service-api option, ignored by service-api",
+        "[home] greeting: app home: not a service-api option, ignored by service-api")
+
+
+@pytest.mark.parametrize("a, b, distance", [
+    ("", "", 0), ("port", "port", 0), ("prot", "port", 1), ("host", "port", 2),
+    ("listne", "listen", 1), ("kitten", "sitting", 3), ("ab", "ba", 1), ("", "abc", 3),
+])
+def test_edit_distance_counts_a_swap_of_neighbours_as_one_edit(a, b, distance):
+    assert edit_distance(a, b) == distance
+    assert edit_distance(b, a) == distance
+
+
+def test_the_files_read_follow_oslo_config_order(tmp_path):
+    first, second = tmp_path / "a.conf", tmp_path / "b.conf"
+    conf_dir = tmp_path / "conf.d"
+    conf_dir.mkdir()
+    for path in (first, second, conf_dir / "2.conf", conf_dir / "1.conf"):
+        path.write_text("[DEFAULT]\n")
+    args = ["--config-file", str(first), "--config-dir", str(conf_dir),
+            f"--config-file={second}"]
+    conf = cfg.ConfigOpts()
+    conf(args=args, default_config_files=[])
+    assert files_read(conf, args) == (str(first), str(conf_dir / "1.conf"),
+                                      str(conf_dir / "2.conf"), str(second))

@@ -149,3 +149,15 @@ def hanging_factory(global_conf, **local_conf):
     """Never returns: a factory waiting for a database it cannot reach."""
     while True:
         time.sleep(3600)
+
+
+def exit_handler_factory(global_conf, path, **local_conf):
+    """Registers an atexit handler that writes `path`, as glance registers drain_workers."""
+    import atexit
+
+    def write_on_exit():
+        with open(path, "a") as f:
+            f.write(f"exit handler ran in {os.getpid()}\n")
+
+    atexit.register(write_on_exit)
+    return hello_factory(global_conf)

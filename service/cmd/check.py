@@ -204,6 +204,8 @@ def describe(sections, name):
     if kind == "pipeline":
         return "pipeline: " + " -> ".join(options.get("pipeline", "").split())
     line = f"{'app' if kind == 'application' else kind}: {_factory(options)}"
+    if "module" in options and _factory(options).endswith("wsgi_module:app_factory"):
+        line = f"app: module {options['module'].strip()}"
     if kind == "filter-app":
         line += f" -> {options.get('next', '?')}"
     if "filter-with" in options:

@@ -5,6 +5,7 @@ supervisor a function that imports it there, and --check-config's builders
 do the same): the supervisor never loads it, nor eventlet through it.
 """
 
+import atexit
 import logging
 import os
 import signal
@@ -36,9 +37,25 @@ def run(setup):
     except BaseException:
         LOG.exception("Worker of app %s crashed", setup.app.name)
     finally:
+        _run_exit_handlers(setup.app.name)
         setup.plan.sources.remove_copies()
         logging.shutdown()
         os._exit(code)
+
+
+def _run_exit_handlers(app_name):
+    """What the app registered with atexit, as a Python process that exits runs it.
+
+    The worker ends with os._exit(): unwinding the stack it was forked on
+    would run the supervisor's clean-up in the child. But apps count on
+    their exit handlers (glance waits for its import threads and stops its
+    cache worker in one) under every server but uWSGI, which has a hook of
+    its own.
+    """
+    try:
+        atexit._run_exitfuncs()
+    except BaseException:
+        LOG.exception("An exit handler of app %s failed", app_name)
 
 
 def _leave_supervisor(setup):

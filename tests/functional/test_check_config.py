@@ -236,11 +236,13 @@ def test_an_app_that_never_finishes_building_is_named_after_the_timeout(tmp_path
     conf = write_config(tmp_path, {"good": {"port": free_port()}, "hanging": {}},
                         ERROR_PASTE + "[app:hanging]\n"
                         "paste.app_factory = tests.fixture_apps:hanging_factory\n")
+    # Long enough for the good app to build on a busy machine: the hanging
+    # one never will.
     status, out, err, _ = check(tmp_path, "--config-file", conf,
-                                "--check-config-timeout", "1")
+                                "--check-config-timeout", "8")
     assert status == 1
     assert err == [f"service-api: error: app hanging: building it from "
-                   f"{tmp_path}/api-paste.ini did not finish within 1 s "
+                   f"{tmp_path}/api-paste.ini did not finish within 8 s "
                    "(--check-config-timeout): a factory waiting for a database "
                    "or service it cannot reach?"]
 

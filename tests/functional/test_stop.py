@@ -127,3 +127,19 @@ def test_workers_still_building_exit_when_the_supervisor_is_killed(tmp_path, dae
     daemon.wait_exit()
     wait_until(lambda: not any(pid_alive(pid) for pid in workers), timeout=5,
                message="orphaned workers to exit")
+
+
+def test_an_apps_exit_handlers_run_when_its_workers_stop(tmp_path, daemons):
+    written = tmp_path / "exit-handlers"
+    conf = write_config(tmp_path, {"app": {"workers": 2}}, f"""
+        [app:app]
+        paste.app_factory = tests.fixture_apps:exit_handler_factory
+        path = {written}
+    """)
+    daemon = daemons(tmp_path, "--config-file", conf)
+    workers = set(daemon.workers("app"))
+    assert len(workers) == 2
+    daemon.signal(signal.SIGTERM)
+    assert daemon.wait_exit() == 0
+    assert sorted(written.read_text().splitlines()) == sorted(
+        f"exit handler ran in {pid}" for pid in workers)

@@ -29,6 +29,10 @@ PASTE = """
 
     [filter:gzip]
     use = egg:Paste#gzip
+
+    [app:compute]
+    paste.app_factory = service.wsgi_module:app_factory
+    module = nova.wsgi.osapi_compute:application
 """
 
 
@@ -62,3 +66,8 @@ def test_names_defined_elsewhere_are_shown_as_given(tmp_path):
     assert check.describe(found, "config:other.ini#v2") == "config:other.ini#v2"
     assert check.mounts(found, "api") == []
     assert "gzip" not in found
+
+
+def test_a_service_module_shows_the_module_it_serves(tmp_path):
+    assert check.describe(sections(tmp_path), "compute") == (
+        "app: module nova.wsgi.osapi_compute:application")

@@ -359,7 +359,7 @@ def test_a_hup_before_start_up_completes_is_performed_once_it_has():
 
 def test_reload_hands_over_once_every_new_worker_is_ready():
     loop = FakeLoop()
-    loop.serving(plan_with(timeout=30, kept=1, removed=1))
+    loop.serving(plan_with(timeout=60, kept=1, removed=1))
     old = loop.pids()
     loop.plans_to_read.append(plan_with(timeout=30, kept=(1, 1), added=(3, 1)))
     actions = loop.signal(signal.SIGHUP)
@@ -373,7 +373,8 @@ def test_reload_hands_over_once_every_new_worker_is_ready():
     assert closed(actions) == {key(2)}
     assert "Reload complete: generation 2 is serving, generation 1 is draining" in logged(actions)
     assert notified(actions) == [fleet.READY]
-    # Each old worker's drain ends graceful_shutdown_timeout after its TERM.
+    # Each old worker's drain ends graceful_shutdown_timeout after its TERM,
+    # as the new configuration sets it.
     assert [loop.fleet.workers[pid].retire_by for pid in old] == [loop.now + 30] * 2
     assert loop.fleet.next_deadline(loop.now) == loop.now + 30
 

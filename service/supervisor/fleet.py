@@ -51,7 +51,10 @@ Slot = tuple[str, int]
 
 @dataclasses.dataclass(frozen=True)
 class Spawn:
-    """Fork a worker for slot (app, index) of a generation; answer with forked() or fork_failed()."""
+    """Fork a worker for slot (app, index) of a generation.
+
+    The loop answers with forked() or fork_failed(), unless still_wanted() says no.
+    """
     generation: int
     plan: service_plan.Plan
     app: service_plan.AppPlan
@@ -77,7 +80,10 @@ class CloseSockets:
 
 @dataclasses.dataclass(frozen=True)
 class ReadPlan:
-    """Read the config files again and bind the new plan's sockets; answer with plan_read() or plan_failed()."""
+    """Read the config files again and bind the new plan's sockets.
+
+    The loop answers with plan_read() or plan_failed().
+    """
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +119,10 @@ class Exit:
     code: int
     # Why start-up failed, if it did: the daemon reports it as a configuration error.
     failure: str | None = None
+
+
+Action = (Spawn | Terminate | Kill | CloseSockets | ReadPlan | Notify | ReopenLogs
+          | ReopenWorkerLogs | Log | Exit)
 
 
 # The fleet's data.
@@ -171,12 +181,13 @@ class Fleet:
 
     # Events.
 
-    def start(self, plan, urls):
-        """Start-up, with the first plan's sockets bound; `urls` maps each app's name to where it listens."""
+    def start(self, plan: service_plan.Plan, urls: dict[str, str]) -> list[Action]:
+        """Start-up, the first plan's sockets bound; `urls`: where each app (by name) listens."""
         self._first_plan = plan
         return self._start_generation(plan, urls)
 
-    def signal_received(self, signum, now):
+    def signal_received(self, signum: int, now: float) -> list[Action]:
+        """TERM or INT: stop; HUP: reload; USR1: reopen logs. Others change nothing."""
         if signum in (signal.SIGTERM, signal.SIGINT):
             return self._on_stop_signal(signal.Signals(signum).name, now)
         if signum == signal.SIGHUP:
@@ -185,21 +196,21 @@ class Fleet:
             return self._reopen_logs()
         return []
 
-    def plan_read(self, plan, urls):
+    def plan_read(self, plan: service_plan.Plan, urls: dict[str, str]) -> list[Action]:
         """ReadPlan's answer: the reload's plan, its sockets bound."""
         return self._start_generation(plan, urls)
 
-    def plan_failed(self, reason):
+    def plan_failed(self, reason: str) -> list[Action]:
         """ReadPlan's answer: the config files could not be read, or the sockets bound."""
         return self._reload_failed(reason)
 
-    def forked(self, spawn, pid, now):
+    def forked(self, spawn: Spawn, pid: int, now: float) -> list[Action]:
         self.workers[pid] = Worker(pid=pid, app=spawn.app.name, index=spawn.index,
                                    generation=spawn.generation, started_at=now)
         return [Log(logging.DEBUG, "Started worker %d of app %s (generation %d)",
                     (pid, spawn.app.name, spawn.generation))]
 
-    def fork_failed(self, spawn, error, now):
+    def fork_failed(self, spawn: Spawn, error: str, now: float) -> list[Action]:
         """No process could be made (pids.max, memory): that slot fails, not the daemon."""
         reason = f"cannot start a worker of app {spawn.app.name}: {error}"
         if self._is_pending(spawn.generation):
@@ -209,14 +220,15 @@ class Fleet:
         gen.health[slot] = after_death(gen.health.get(slot), 0.0, now)
         return [Log(logging.ERROR, "%s", (reason,))]
 
-    def worker_ready(self, pid):
+    def worker_ready(self, pid: int) -> list[Action]:
+        """The worker reported that its app is built and it serves."""
         worker = self.workers.get(pid)
         if worker is None:
             return []
         worker.ready = True
         return [Log(logging.DEBUG, "Worker %d of app %s is serving", (pid, worker.app))]
 
-    def worker_failed(self, pid, reason, now):
+    def worker_failed(self, pid: int, reason: str, now: float) -> list[Action]:
         """The worker reported that it could not build its app, and why."""
         worker = self.workers.get(pid)
         if worker is None:
@@ -226,7 +238,7 @@ class Fleet:
         return [Log(logging.ERROR, "Worker %d of app %s failed: %s",
                     (pid, worker.app, reason))]
 
-    def worker_exited(self, pid, status, now):
+    def worker_exited(self, pid: int, status: int, now: float) -> list[Action]:
         """A child was reaped with this waitpid() status."""
         worker = self.workers.pop(pid, None)
         if worker is None:
@@ -239,9 +251,9 @@ class Fleet:
             # It never served: its app could not be built. Only that fails
             # a start-up or abandons a reload.
             return self._abandon_pending(self._build_failure(worker, how), now)
-        return self._lost(worker, how, now)
+        return self._note_death(worker, how, now)
 
-    def tick(self, now):
+    def tick(self, now: float) -> list[Action]:
         """Whatever is due at `now`: called once the events of a wake-up are in."""
         if self.exited:
             return []
@@ -252,11 +264,11 @@ class Fleet:
 
     # Questions from the loop.
 
-    def still_wanted(self, spawn):
-        """Whether a Spawn still stands: a fork failure just before it may have abandoned its generation."""
+    def still_wanted(self, spawn: Spawn) -> bool:
+        """Whether a Spawn still stands: a fork failure may have abandoned its generation."""
         return self._generation(spawn.generation) is not None
 
-    def next_deadline(self, now):
+    def next_deadline(self, now: float) -> float | None:
         """When tick() next has something to do without an event; None: not before one."""
         deadlines = [next_retire_deadline(self.workers.values())]
         if not self.stopping:
@@ -343,9 +355,9 @@ class Fleet:
 
     def _hand_over_if_ready(self, now):
         gen = self.pending
-        if gen is None or not generation_ready(gen.plan, gen.number, self.workers.values()):
-            return []
-        return self._hand_over(now)
+        if gen and generation_ready(gen.plan, gen.number, self.workers.values()):
+            return self._hand_over(now)
+        return []
 
     def _hand_over(self, now):
         new, old = self.pending, self.current
@@ -382,8 +394,8 @@ class Fleet:
 
     # Workers.
 
-    def _lost(self, worker, how, now):
-        """A worker that served died: log it, and note when its slot may start again."""
+    def _note_death(self, worker, how, now):
+        """A death that ends no generation: log it, and note when its slot may start again."""
         actions = [Log(logging.ERROR, "Worker %d of app %s (generation %d) %s",
                        (worker.pid, worker.app, worker.generation, how))]
         gen = self._generation(worker.generation)
@@ -397,7 +409,7 @@ class Fleet:
         return actions
 
     def _refill(self, now):
-        """Replace the workers that died after serving, in the current and the pending generation."""
+        """Replace workers that died after serving, in the current and the pending generation."""
         spawns = []
         for gen in self._live_generations():
             due, _ = respawns(self._vacancies(gen), gen.health, now)

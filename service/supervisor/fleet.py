@@ -233,8 +233,10 @@ class Fleet:
         worker = self.workers.get(pid)
         if worker is None:
             return []
-        if self._is_pending(worker.generation):
+        if self._is_pending(worker.generation) and not self.stopping:
             return self._abandon_pending(reason, now)
+        # In a stop nothing is started any more: a failure then is only news,
+        # and the stop still ends as a stop (exit 0).
         return [Log(logging.ERROR, "Worker %d of app %s failed: %s",
                     (pid, worker.app, reason))]
 

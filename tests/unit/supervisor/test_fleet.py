@@ -339,6 +339,19 @@ def test_term_during_start_up_stops():
     assert exits(loop.exited(a0, b0)) == [fleet.Exit(0)]
 
 
+def test_a_build_failure_reported_during_a_stop_leaves_it_a_stop():
+    loop = FakeLoop()
+    loop.start(plan_with(a=1, b=1))
+    a0, b0 = loop.pids()
+    loop.ready(a0)
+    loop.signal(signal.SIGTERM)
+    actions = loop.failed(b0, "app b: building it failed: ValueError: no")
+    assert logged(actions, logging.ERROR) == [
+        f"Worker {b0} of app b failed: app b: building it failed: ValueError: no"]
+    assert notified(actions) == [] and closed(actions) == set()
+    assert exits(loop.exited(a0, b0)) == [fleet.Exit(0)]
+
+
 def test_a_hup_before_start_up_completes_is_performed_once_it_has():
     loop = FakeLoop()
     loop.start(plan_with(a=1))

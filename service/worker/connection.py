@@ -34,6 +34,7 @@ from eventlet import support
 from service.http import head as http11
 from service.worker import idle as parking
 from service.worker import response
+from service.worker.request_body import BadBody, RequestBody
 from service.worker.socket_reader import SocketReader
 
 LOG = logging.getLogger(__name__)
@@ -47,8 +48,6 @@ _GONE_ERRNOS = eventlet.wsgi.BROKEN_SOCK | eventlet.wsgi.BAD_SOCK
 # response before the client reads it.
 LINGER_SECONDS = 1.0
 LINGER_BYTES = 1 << 20
-# The most one read of a request body asks of the connection at once.
-READ_PIECE_BYTES = 1 << 20
 # How much of a refused request line the access log shows.
 LOGGED_LINE_CHARS = 200
 
@@ -286,10 +285,8 @@ class HttpProtocol:
             env["CONTENT_LENGTH"] = first["content-length"]
         env["SERVER_PROTOCOL"] = head.version
         _add_header_keys(env, head.fields)
-        self.body = RequestBody(
-            self.reader, None if head.chunked else head.content_length or 0,
-            self.connection, chunked_input=head.chunked,
-            **_continue_writer(head, env, self.connection))
+        self.body = RequestBody.for_head(head, self.reader, self.connection,
+                                         self._send_continue)
         env["wsgi.input"] = env["eventlet.input"] = self.body
         env["eventlet.posthooks"] = []
         return env
@@ -316,6 +313,12 @@ class HttpProtocol:
             self._base_environ["eventlet.set_idle"] = functools.partial(
                 _set_idle, self.conn_state)
         return self._base_environ.copy()
+
+    def _send_continue(self, headers):
+        # Too late once the response has begun (service.response shares
+        # its headers_sent with the body).
+        if not self.body.headers_sent:
+            self.connection.sendall(_continue_response(headers))
 
     # Answering.
 
@@ -470,159 +473,18 @@ def _add_header_keys(env, fields):
             env[key] = value
 
 
-def _continue_writer(head, env, sock):
-    """The Input arguments that make it answer `Expect: 100-continue`.
-
-    Only to HTTP/1.1 clients: an HTTP/1.0 one may not know 1xx responses
-    and sends its body without waiting (RFC 9110 10.1.1 and 15.2).
-    """
-    if (head.version == "HTTP/1.1"
-            and env.get("HTTP_EXPECT", "").lower() == "100-continue"):
-        return {"wfile": _SocketWriter(sock),
-                "wfile_line": b"HTTP/1.1 100 Continue\r\n"}
-    return {"wfile": None, "wfile_line": None}
-
-
-class _SocketWriter:
-    """What eventlet's Input writes a 100 Continue to: unbuffered, straight to the socket."""
-
-    def __init__(self, sock):
-        self._sock = sock
-
-    def writelines(self, pieces):
-        self._sock.sendall(b"".join(pieces))
-
-    def flush(self):
-        pass
+def _continue_response(headers):
+    """The interim response to `Expect: 100-continue`, with the headers an app set for it."""
+    lines = [b"HTTP/1.1 100 Continue\r\n"]
+    lines += [("%s: %s\r\n" % header).encode() for header in headers or ()]
+    lines.append(b"\r\n")
+    return b"".join(lines)
 
 
 # self.headers is what eventlet and service.response call .get() on.
 _NO_HEADERS = http11.RequestHead(
     method="", target="", version="", request_line="", fields=[], first={},
     content_length=None, chunked=False, keep_alive=False)
-
-
-class BadBody(eventlet.wsgi.ChunkReadError):
-    """The request body broke its framing or stopped coming; `error` is the answer.
-
-    A ChunkReadError, so that eventlet's own discard of an unread body
-    closes the connection on it rather than failing.
-    """
-
-    def __init__(self, error):
-        super().__init__(error.message)
-        self.error = error
-
-
-class RequestBody(eventlet.wsgi.Input):
-    """wsgi.input holding the client to the body framing it announced (RFC 9112 6 and 7.1).
-
-    eventlet's Input reads chunk sizes with int(x, 16) (so "0x5", "+5", " 5"
-    and "5_0" pass), never checks the CRLF after chunk data, reads size and
-    trailer lines without bound, and hands out a short body as if complete.
-    Here each of those is a BadBody, raised again on every later read.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.failure = None
-        self._chunk_left = 0
-        self._last_chunk_read = False
-
-    def read(self, length=None):
-        return self._guarded(length, line=False)
-
-    def readline(self, size=None):
-        return self._guarded(size, line=True)
-
-    def readlines(self, hint=None):
-        lines = []
-        size = 0
-        for line in iter(self.readline, b""):
-            lines.append(line)
-            size += len(line)
-            if hint and 0 < hint <= size:
-                break
-        return lines
-
-    def _guarded(self, size, line):
-        if self.failure is not None:
-            raise self.failure
-        try:
-            self._send_continue_if_expected()
-            if self.chunked_input:
-                return self._read_chunked(size, line)
-            return self._read_fixed(size, line)
-        except http11.HttpError as error:
-            self.failure = BadBody(error)
-        except TimeoutError:
-            self.failure = BadBody(http11.RequestTimeout("Request body timed out"))
-        except (OSError, eventlet.greenio.SSL.ZeroReturnError):
-            self.failure = BadBody(http11.BadRequest("Incomplete request body"))
-        raise self.failure
-
-    def _send_continue_if_expected(self):
-        if self.should_send_hundred_continue:
-            self.send_hundred_continue_response()
-            self.is_hundred_continue_response_sent = True
-
-    def _read_fixed(self, size, line):
-        remaining = self.content_length - self.position
-        if size is None or size < 0 or size > remaining:
-            size = remaining
-        if not size:
-            return b""
-        data = self._read_some(size, line)
-        self.position += len(data)
-        return data
-
-    def _read_chunked(self, size, line):
-        if size is not None and size < 0:
-            size = None
-        parts = []
-        while size != 0 and not self._last_chunk_read:
-            if not self._chunk_left:
-                self._start_chunk()
-                continue
-            data = self._read_some(
-                self._chunk_left if size is None else min(size, self._chunk_left),
-                line)
-            parts.append(data)
-            self._chunk_left -= len(data)
-            if not self._chunk_left:
-                http11.check_chunk_data_end(self.rfile.read(2))
-            if size is not None:
-                size -= len(data)
-            if line and data.endswith(b"\n"):
-                break
-        return b"".join(parts)
-
-    def _read_some(self, size, line):
-        """`size` bytes, or fewer up to a newline when reading a line."""
-        read = self.rfile.readline if line else self.rfile.read
-        parts = []
-        while size:
-            # A file's read(n) allocates n bytes first: pieces keep what a
-            # client makes us hold to what it has sent.
-            want = min(size, READ_PIECE_BYTES)
-            piece = read(want)
-            parts.append(piece)
-            size -= len(piece)
-            if line and piece.endswith(b"\n"):
-                break
-            if len(piece) < want:
-                raise http11.BadRequest("Incomplete request body")
-        return b"".join(parts)
-
-    def _start_chunk(self):
-        size = http11.parse_chunk_line(
-            self.rfile.readline(http11.MAX_CHUNK_LINE_BYTES + 1))
-        if size:
-            self._chunk_left = size
-            return
-        http11.check_trailer_lines(http11.read_field_lines(
-            self.rfile.readline, http11.TRAILER_LIMITS))
-        self._last_chunk_read = True
 
 
 class _BodyGuardedResult:

@@ -10,8 +10,17 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import eventlet
     import eventlet.wsgi
+    from eventlet import greenio
 import greenlet
 from oslo_context import context as oslo_context
+
+# What eventlet.wsgi's wsgi.input raises on a broken chunked body. Ours
+# raises a subclass: apps written for eventlet.wsgi (swift) catch it.
+ChunkReadError = eventlet.wsgi.ChunkReadError
+# pyOpenSSL's clean end of a TLS stream, as eventlet names it (a stand-in
+# class when pyOpenSSL is absent): what eventlet.wsgi treats as the end of
+# a client's stream besides OSError.
+TlsClosed = greenio.SSL.ZeroReturnError
 
 
 def green_the_process():

@@ -23,6 +23,7 @@ from oslo_context import context as oslo_context
 
 from service import memo
 from service.http import head as http11
+from service.worker.request_body import BadBody
 
 _TOKEN = re.compile(http11.TOKEN)
 # RFC 9112 4: three digits, a space, a reason of visible text and spaces.
@@ -206,7 +207,7 @@ def _complete_headers(protocol, response, result, request_input):
         if not response.bodyless and "Content-Length" not in [
                 name for name, _ in headers]:
             headers.append(("Content-Length", str(sum(map(len, result)))))
-        if request_input.should_send_hundred_continue:
+        if request_input.awaits_continue:
             # The body was never asked for: the client may be sending it or
             # not, so the connection cannot carry another request.
             protocol.close_connection = 1
@@ -245,12 +246,11 @@ def _finish(protocol, response, result, request_input, started):
             # The response is out; what failed is the app's clean-up.
             protocol.close_connection = 1
             protocol.server.log.info(traceback.format_exc())
-    if request_input.should_send_hundred_continue:
+    if request_input.awaits_continue:
         # The final response went out instead of 100 Continue: whether the
         # client sends the body anyway is unknown.
         protocol.close_connection = 1
-    if (request_input.chunked_input
-            or request_input.position < (request_input.content_length or 0)):
+    if not request_input.complete:
         _discard_body(protocol, request_input)
     finished = time.time()
     environ = protocol.environ
@@ -279,7 +279,7 @@ def _discard_body(protocol, request_input):
     try:
         request_input.discard()
         return
-    except eventlet.wsgi.ChunkReadError as exc:
+    except BadBody as exc:
         problem, error = "chunked encoding error", exc
     except OSError as exc:
         problem, error = "I/O error", exc

@@ -26,6 +26,7 @@ from oslo_context import context as oslo_context
 
 from service import logs
 from service.accesslog import lines as access_lines
+from service.http import environ as http_environ
 from service.http import head
 from service.worker import accept_turns
 from service.worker import connection
@@ -43,7 +44,6 @@ DRAIN_POLL_SECONDS = 0.05
 # wsgi_default_pool_size bounds requests in progress instead.
 MAX_CONNECTIONS = 1 << 20
 
-_HTTPS_ENVIRON = {"wsgi.url_scheme": "https", "HTTPS": "on"}
 # A socket bound to one of these accepts connections to any local address.
 _WILDCARD_HOSTS = {"", "0.0.0.0", "::"}
 
@@ -196,7 +196,6 @@ class AppServer:
         self.settings = settings
         self.connections = Connections(settings.pool_size, seat)
         self.listener = Listener(sock, self.connections, seat, tls_context)
-        self.environ = _HTTPS_ENVIRON if tls_context else None
         self.tls = tls_context is not None
         self.pool = eventlet.GreenPool(MAX_CONNECTIONS)
         self.head_limits = head.HeadLimits.for_max_header_line(
@@ -231,7 +230,6 @@ class AppServer:
             custom_pool=self.pool,
             protocol=self._protocol,
             keepalive=self.settings.keep_alive,
-            environ=self.environ,
             socket_timeout=self.settings.client_socket_timeout or None,
             # Tracebacks go to the log, never to clients.
             debug=False,
@@ -241,7 +239,8 @@ class AppServer:
         if self._serving is None:
             self._serving = connection.Serving(
                 self.connections, self.head_limits, self.access_log,
-                server.get_environ(), _fixed_local_address(self.listener),
+                http_environ.server_environ(https=self.tls),
+                _fixed_local_address(self.listener),
                 # A TLS connection may hold decrypted bytes that its socket
                 # no longer shows as readable: it waits in its green thread.
                 parking=None if self.tls else idle.ParkingLot(

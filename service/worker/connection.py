@@ -24,13 +24,13 @@ import logging
 import socket
 import sys
 import time
-import urllib.parse
 
 import eventlet
 import eventlet.greenio
 import eventlet.wsgi
 from eventlet import support
 
+from service.http import environ as http_environ
 from service.http import head as http11
 from service.worker import idle as parking
 from service.worker import response
@@ -265,26 +265,9 @@ class HttpProtocol:
         self.close_connection = not head.keep_alive
 
     def get_environ(self):
-        """eventlet.wsgi's environ, from our parsed head, where it keeps to PEP 3333 as gunicorn and uWSGI do."""
+        """The request's environ (service.http.environ), with what only the worker gives: its wsgi.input, eventlet's keys."""
         head = self.request_head
-        env = self._connection_environ()
-        env["wsgi.errors"] = sys.stderr
-        env["REQUEST_METHOD"] = head.method
-        path, _, query = head.target.partition("?")
-        env["RAW_PATH_INFO"] = path
-        env["PATH_INFO"] = (path if "%" not in path
-                            else urllib.parse.unquote(path, encoding="latin1"))
-        # Always there, as PEP 3333 and CGI say; "" without a query.
-        env["QUERY_STRING"] = query
-        # CONTENT_TYPE and CONTENT_LENGTH only as the client sent them: a
-        # default type makes frameworks (Falcon) refuse a body-less request.
-        first = head.first
-        if "content-type" in first:
-            env["CONTENT_TYPE"] = first["content-type"]
-        if "content-length" in first:
-            env["CONTENT_LENGTH"] = first["content-length"]
-        env["SERVER_PROTOCOL"] = head.version
-        _add_header_keys(env, head.fields)
+        env = http_environ.request_environ(self._connection_environ(), head)
         self.body = RequestBody.for_head(head, self.reader, self.connection,
                                          self._send_continue)
         env["wsgi.input"] = env["eventlet.input"] = self.body
@@ -292,27 +275,18 @@ class HttpProtocol:
         return env
 
     def _connection_environ(self):
-        """A copy of what every request's environ on this connection starts with."""
+        """What every request's environ on this connection starts with."""
         if self._base_environ is None:
-            server_host, server_port = eventlet.wsgi.addr_to_host_port(
-                self.serving.server_address or self.connection.getsockname())
-            client_host, client_port = eventlet.wsgi.addr_to_host_port(
+            self._base_environ = http_environ.connection_environ(
+                self.serving.server_environ,
+                self.serving.server_address or self.connection.getsockname(),
                 self.client_address)
-            self._base_environ = dict(
-                self.serving.server_environ, SCRIPT_NAME="",
-                SERVER_NAME=server_host, SERVER_PORT=str(server_port),
-                REMOTE_ADDR=client_host, REMOTE_PORT=str(client_port),
-                GATEWAY_INTERFACE="CGI/1.1")
-            # wsgi.input ends where the body does, chunked or not: WebOb
-            # (nova, cinder, every wsgify app) reads a body that has no
-            # Content-Length only when told so, as gunicorn and uWSGI do.
-            self._base_environ["wsgi.input_terminated"] = True
             # Not a bound method: the environ would lead back to this
             # protocol, and every connection would end as cyclic garbage
             # for the collector rather than be freed when it closes.
             self._base_environ["eventlet.set_idle"] = functools.partial(
                 _set_idle, self.conn_state)
-        return self._base_environ.copy()
+        return self._base_environ
 
     def _send_continue(self, headers):
         # Too late once the response has begun (service.response shares
@@ -375,7 +349,7 @@ class HttpProtocol:
 
     def get_client_address(self):
         """(host, port) for the access log: eventlet's, X-Forwarded-For first when it logs that."""
-        host, port = eventlet.wsgi.addr_to_host_port(self.client_address)
+        host, port = http_environ.host_and_port(self.client_address)
         if self.server.log_x_forwarded_for:
             forwarded = self.headers.get("X-Forwarded-For", "").replace(" ", "")
             if forwarded:
@@ -434,43 +408,6 @@ def _ack_quickly(sock):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, True)
     except (AttributeError, OSError):
         pass  # not Linux, or not TCP (a Unix socket)
-
-
-# What an environ key is for a request header name (eventlet's naming).
-_MAX_CACHED_KEYS = 1024
-_environ_keys = {}
-
-
-def _environ_key(name):
-    """Content-Type -> CONTENT_TYPE, X-Foo -> HTTP_X_FOO; None for names with "_".
-
-    A name with an underscore would share its key with the hyphenated name
-    (RFC 9110 allows both), so, as eventlet, such fields are left out.
-    """
-    try:
-        return _environ_keys[name]
-    except KeyError:
-        pass
-    if "_" in name:
-        key = None
-    else:
-        key = name.replace("-", "_").upper()
-        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            key = "HTTP_" + key
-    if len(_environ_keys) < _MAX_CACHED_KEYS:
-        _environ_keys[name] = key
-    return key
-
-
-def _add_header_keys(env, fields):
-    for name, value in fields:
-        key = _environ_key(name)
-        if key is None or key[0] == "C":
-            continue  # CONTENT_TYPE and CONTENT_LENGTH are set from the head
-        if key in env:
-            env[key] += "," + value
-        else:
-            env[key] = value
 
 
 def _continue_response(headers):

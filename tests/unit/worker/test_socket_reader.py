@@ -69,9 +69,8 @@ def test_lines_agree_with_a_binary_file():
 
 
 class Green:
-    """What the reader uses of eventlet's GreenSocket (not imported here: it
-    would hook os.fork for every later test): recv, and the non-blocking
-    socket underneath as .fd."""
+    """What the reader uses of eventlet's GreenSocket: recv, and the
+    non-blocking socket underneath as .fd."""
 
     def __init__(self, sock):
         sock.setblocking(False)

@@ -32,6 +32,7 @@ from eventlet import support
 
 from service.http import environ as http_environ
 from service.http import head as http11
+from service.http import response as http_response
 from service.worker import idle as parking
 from service.worker import response
 from service.worker.request_body import BadBody, RequestBody
@@ -292,7 +293,7 @@ class HttpProtocol:
         # Too late once the response has begun (service.response shares
         # its headers_sent with the body).
         if not self.body.headers_sent:
-            self.connection.sendall(_continue_response(headers))
+            self.connection.sendall(http_response.continue_response(headers))
 
     # Answering.
 
@@ -336,7 +337,7 @@ class HttpProtocol:
 
     def _send_error(self, error):
         self.refused = True
-        answer = http11.error_response(error)
+        answer = http_response.error_response(error)
         try:
             self.connection.sendall(answer)
         except OSError:
@@ -408,14 +409,6 @@ def _ack_quickly(sock):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, True)
     except (AttributeError, OSError):
         pass  # not Linux, or not TCP (a Unix socket)
-
-
-def _continue_response(headers):
-    """The interim response to `Expect: 100-continue`, with the headers an app set for it."""
-    lines = [b"HTTP/1.1 100 Continue\r\n"]
-    lines += [("%s: %s\r\n" % header).encode() for header in headers or ()]
-    lines.append(b"\r\n")
-    return b"".join(lines)
 
 
 # self.headers is what eventlet and service.response call .get() on.

@@ -13,7 +13,6 @@ Where eventlet breaks RFC 9110 it does not follow: a 1xx or 204 response
 never carries Content-Length or Transfer-Encoding, not even the app's.
 """
 
-import re
 import time
 import traceback
 
@@ -21,57 +20,38 @@ import eventlet
 import eventlet.wsgi
 from oslo_context import context as oslo_context
 
-from service import memo
-from service.http import head as http11
+from service.http import response as http_response
 from service.worker.request_body import BadBody
-
-_TOKEN = re.compile(http11.TOKEN)
-# RFC 9112 4: three digits, a space, a reason of visible text and spaces.
-_STATUS = re.compile(r"[1-9][0-9][0-9] [\t \x21-\x7e\x80-\xff]*")
-
-# Header names whose capitalized form is remembered; apps use a handful.
-_MAX_CACHED_NAMES = 1024
-_capitalized_names = {}
 
 
 class Response:
     """What start_response() set and what write() has sent, for one request."""
 
-    __slots__ = ("protocol", "headers_set", "headers_sent", "chunked", "length",
-                 "status_code", "bodyless", "ended", "declared_length",
-                 "body_sent")
+    __slots__ = ("protocol", "headers_set", "headers_sent", "length",
+                 "status_code", "bodyless", "ended", "body")
 
     def __init__(self, protocol, request_input):
         self.protocol = protocol
         self.headers_set = None
-        # Shared with the request's Input: no 100 Continue once this is true.
+        # Shared with the request's input: no 100 Continue once this is true.
         self.headers_sent = request_input.headers_sent = []
-        self.chunked = False
         self.length = 0
         self.status_code = 200
         self.bodyless = False
         self.ended = False
-        # The app's own Content-Length, once the head is out; body bytes so far.
-        self.declared_length = None
-        self.body_sent = 0
+        # The framing of the body (service.http.response), once the head is out.
+        self.body = None
 
     def start_response(self, status, response_headers, exc_info=None):
-        self.status_code = code = int(status.split(" ", 1)[0])
+        self.status_code = code = http_response.status_code(status)
         if exc_info:
             try:
                 if self.headers_sent:
                     raise exc_info[1].with_traceback(exc_info[2])
             finally:
                 exc_info = None
-        command = self.protocol.command
-        self.bodyless = (code in (204, 304) or command == "HEAD"
-                         or 100 <= code < 200
-                         or (command == "CONNECT" and 200 <= code < 300))
-        if self.protocol.capitalize_response_headers:
-            known = _capitalized_names
-            response_headers = [(known.get(name) or _capitalized(name), value)
-                                for name, value in response_headers]
-        self.headers_set = [status, response_headers]
+        self.bodyless = http_response.is_bodyless(self.protocol.command, code)
+        self.headers_set = [status, http_response.capitalized(response_headers)]
         return self.write
 
     def write(self, data):
@@ -82,37 +62,23 @@ class Response:
             return  # an empty chunk would end a chunked body
         # The head goes out with the first piece of body, in one send.
         head = b"" if self.headers_sent else self._head()
-        if self.bodyless:
-            # HEAD, 204, 304: a client reads no body, so any bytes sent
-            # would be taken for the start of the next response.
-            data = b""
-        elif self.chunked and data:
-            data = b"%x\r\n" % len(data) + data + b"\r\n"
-        elif self.declared_length is not None:
-            data = self._within_declared_length(data)
-        self._send(head + data)
-
-    def _within_declared_length(self, data):
-        """Bytes past the app's Content-Length would be read as the next response."""
-        room = self.declared_length - self.body_sent
-        if len(data) > room:
+        overflowed = self.body.overflowed
+        out = head + self.body.frame(data)
+        if self.body.overflowed and not overflowed:
             self.protocol.close_connection = 1
             self.protocol.server.log.error(
                 f"App sent more than its Content-Length of "
-                f"{self.declared_length} for {self.protocol.requestline!r}: "
+                f"{self.body.declared_length} for {self.protocol.requestline!r}: "
                 "dropped the excess and closed the connection")
-            data = data[:max(room, 0)]
-        self.body_sent += len(data)
-        return data
+        self._send(out)
 
     def end(self):
         """Send the head if it has not gone yet, and end a chunked body, once."""
         if not self.headers_sent:
             self.write(b"")
-        if self.chunked and not self.ended:
-            self._send(b"0\r\n\r\n")
-        if (self.declared_length is not None and not self.bodyless
-                and self.body_sent < self.declared_length):
+        if not self.ended:
+            self._send(self.body.end())
+        if self.body.short:
             # The client waits for bytes that will never come: only a close
             # tells it the response is over (and short).
             self.protocol.close_connection = 1
@@ -126,46 +92,14 @@ class Response:
     def _head(self):
         protocol = self.protocol
         status, response_headers = self.headers_set
-        if self.status_code == 204 or self.status_code < 200:
-            # RFC 9110 8.6, RFC 9112 6.1: never on a 1xx or 204, whatever
-            # the app set (a 304 or HEAD keeps the app's Content-Length).
-            response_headers = _without_framing(response_headers)
-        header_lines, length, has_date = _encode_headers(response_headers)
-        lines = [_status_line(protocol.protocol_version, status), header_lines]
-        if length is not _ABSENT:
-            self.declared_length = _content_length(length)
+        head = http_response.response_head(
+            status, response_headers, protocol.headers,
+            protocol.close_connection == 0 and protocol.server.keepalive,
+            time.time())
         self.headers_sent.append(1)
-        if not has_date:
-            lines.append(_date_line())
-        server = protocol.server
-        client_conn = protocol.headers.first.get("connection", "").lower()
-        send_keep_alive = False
-        if (protocol.close_connection == 0 and server.keepalive
-                and (client_conn == "keep-alive"
-                     or (protocol.request_version == "HTTP/1.1"
-                         and client_conn != "close"))):
-            # Only to clients that asked: it is redundant for HTTP/1.1.
-            send_keep_alive = client_conn == "keep-alive"
-            protocol.close_connection = 0
-        else:
-            protocol.close_connection = 1
-        if length is _ABSENT and not self.bodyless:
-            if protocol.request_version == "HTTP/1.1":
-                self.chunked = True
-                lines.append(b"Transfer-Encoding: chunked\r\n")
-            else:
-                # An HTTP/1.0 client reads the body up to the close.
-                protocol.close_connection = 1
-        if protocol.close_connection:
-            lines.append(b"Connection: close\r\n")
-        elif send_keep_alive:
-            lines.append(b"Connection: keep-alive\r\n")
-            # Sub-second timeouts are allowed, though the header says whole seconds.
-            whole_seconds = int(server.keepalive or 0)
-            if not isinstance(server.keepalive, bool) and whole_seconds:
-                lines.append(b"Keep-Alive: timeout=%d\r\n" % whole_seconds)
-        lines.append(b"\r\n")
-        return b"".join(lines)
+        self.body = head.body
+        protocol.close_connection = 1 if head.close else 0
+        return head.data
 
 
 def respond(protocol):
@@ -288,101 +222,3 @@ def _discard_body(protocol, request_input):
         f"{problem} while discarding request body. "
         f"client={protocol.get_client_address()[0]} "
         f'request="{protocol.requestline}" error="{error}"')
-
-
-def _capitalized(name):
-    """CONTent-TYpe -> Content-Type, as eventlet sends header names."""
-    capitalized = _capitalized_names.get(name)
-    if capitalized is None:
-        capitalized = "-".join(
-            part.encode("latin1").capitalize().decode("latin1")
-            for part in name.split("-"))
-        if len(_capitalized_names) < _MAX_CACHED_NAMES:
-            _capitalized_names[name] = capitalized
-    return capitalized
-
-
-_FRAMING_NAMES = frozenset(("content-length", "transfer-encoding"))
-
-
-def _without_framing(headers):
-    return [(name, value) for name, value in headers
-            if not (isinstance(name, str) and name.lower() in _FRAMING_NAMES)]
-
-
-def _encode_headers(headers):
-    """(the header lines, the first Content-Length value or _ABSENT, whether a Date is set).
-
-    Header lines are latin-1 (PEP 3333), with eventlet's errors for what is
-    not. A name that is not a token, or a CR, LF or NUL in a value, would
-    let text an app copied from a request forge header lines or a whole
-    response: ValueError, which answers 500 instead.
-    """
-    try:
-        text = "".join([f"{name}: {value}\r\n" for name, value in headers])
-        encoded = text.encode("latin-1")
-    except UnicodeEncodeError:
-        encoded = b"".join(map(eventlet.wsgi._encode_header_line, headers))
-    lines = len(headers)
-    if (encoded.count(b"\n") != lines or encoded.count(b"\r") != lines
-            or b"\0" in encoded):
-        raise ValueError("response header name or value not allowed in HTTP")
-    length = _ABSENT
-    has_date = False
-    known = _name_kinds
-    for name, value in headers:
-        kind = known.get(name)
-        if kind is None:
-            kind = _name_kind(name)
-        if kind is _CONTENT_LENGTH:
-            if length is _ABSENT:
-                length = value  # any value: one that is not a number answers 500
-        elif kind is _DATE:
-            has_date = True
-    return encoded, length, has_date
-
-
-# No Content-Length among an app's headers (None is a value: not a number).
-_ABSENT = object()
-# What a response header name is to _head(), by the name as the app gave it.
-_CONTENT_LENGTH = "content-length"
-_DATE = "date"
-_OTHER = ""
-_KINDS = {_CONTENT_LENGTH: _CONTENT_LENGTH, _DATE: _DATE}
-_name_kinds = {}
-
-
-def _name_kind(name):
-    if not isinstance(name, str) or not _TOKEN.fullmatch(name):
-        raise ValueError("response header name or value not allowed in HTTP")
-    kind = _KINDS.get(name.lower(), _OTHER)
-    if len(_name_kinds) < _MAX_CACHED_NAMES:
-        _name_kinds[name] = kind
-    return kind
-
-
-def _content_length(value):
-    value = str(value)
-    if not value.isdigit():
-        raise ValueError(f"response Content-Length not a number: {value!r}")
-    return int(value)
-
-
-# Status lines already checked, by (HTTP version, status).
-_MAX_CACHED_STATUSES = 256
-_status_lines = {}
-
-
-def _status_line(version, status):
-    line = _status_lines.get((version, status))
-    if line is None:
-        if not isinstance(status, str) or not _STATUS.fullmatch(status):
-            raise ValueError(f"response status not allowed in HTTP: {status!r}")
-        line = ("%s %s\r\n" % (version, status)).encode()
-        if len(_status_lines) < _MAX_CACHED_STATUSES:
-            _status_lines[version, status] = line
-    return line
-
-
-_date_line = memo.per_second_of_now(
-    lambda now: b"Date: %s\r\n" % eventlet.wsgi.format_date_time(now).encode())

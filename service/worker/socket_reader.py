@@ -9,6 +9,8 @@ whole, which is what nearly every client sends in one packet.
 Imported only in workers, after the fork.
 """
 
+from service.worker import green
+
 # How much one receive asks of the kernel. A bytes object this size is
 # allocated per receive and shrunk to what came.
 RECEIVE_BYTES = 65536
@@ -70,11 +72,10 @@ class SocketReader:
     def receive_now(self):
         """Take what the client has sent without waiting; False when nothing has come.
 
-        A plain (not TLS) green socket only: its descriptor is always
-        non-blocking underneath.
+        A plain (not TLS) green socket only (see green.receive_now).
         """
         try:
-            data = self._sock.fd.recv(RECEIVE_BYTES)
+            data = green.receive_now(self._sock, RECEIVE_BYTES)
         except BlockingIOError:
             return False
         except OSError:

@@ -5,15 +5,19 @@ saved stack and the connection's buffers: about 25 KiB. A worker behind a
 pooling proxy can hold thousands of such clients, so one that stays idle
 for a moment is parked instead: its green thread ends, the hub watches the
 socket, and the first byte of the next request starts a fresh green thread
-(and a fresh Connection) on it.
+(and a fresh Connection) on it. A debug line tells each parking and
+resumption.
 
 Imported only in workers, after the fork.
 """
 
+import logging
 import time
 
 from service.worker import client_sockets
 from service.worker import green
+
+LOG = logging.getLogger(__name__)
 
 # A client that sends its next request within this long is served by the
 # green thread that answered the last one: under load nothing is parked,
@@ -93,6 +97,7 @@ class ParkingLot:
             left = idle_since + self._idle_timeout - time.monotonic()
             parked._expiry = green.call_later(max(left, 0), self.close, parked)
         self._connections.parked(parked)
+        LOG.debug("Parked the idle connection from %s", client_address)
 
     def close(self, parked):
         if not self._unpark(parked):
@@ -107,6 +112,7 @@ class ParkingLot:
                 return
             self._resume(parked.sock, parked.client_address)
             self._connections.resumed(parked)
+            LOG.debug("Resumed the parked connection from %s", parked.client_address)
         return resume
 
     def _gone(self, parked):

@@ -10,6 +10,7 @@ Imported only in workers, after the fork.
 
 import time
 
+from service import accept_board
 from service.worker import green
 
 # During a drain, an idle keep-alive connection gets this long to send one
@@ -22,7 +23,7 @@ DRAIN_POLL_SECONDS = 0.05
 class Connections:
     """The worker's open client connections (served or parked), and the drain that ends them."""
 
-    def __init__(self, pool_size, seat):
+    def __init__(self, pool_size: int, seat: accept_board.Seat):
         # Accepted, but their green thread has not started: drain waits for them too.
         self.starting = 0
         self.open = set()

@@ -27,11 +27,16 @@ import logging
 import sys
 import time
 import traceback
+from typing import TYPE_CHECKING
 
 from service.http import response as http_response
+from service.http.head import RequestHead
 from service.worker import green
 from service.worker.request_body import BadBody, RequestBody
 from service.worker.response import Response
+
+if TYPE_CHECKING:
+    from service.worker.connection import Connection  # which imports this module
 
 LOG = logging.getLogger(__name__)
 
@@ -46,7 +51,7 @@ _BROKEN_ERRNOS = frozenset((errno.EPIPE, errno.ECONNRESET, errno.ESHUTDOWN))
 class Exchange:
     """One request on a connection and its response."""
 
-    def __init__(self, conn, head):
+    def __init__(self, conn: "Connection", head: RequestHead):
         self.conn = conn
         self.head = head
         self.serving = conn.serving

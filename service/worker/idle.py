@@ -13,9 +13,11 @@ Imported only in workers, after the fork.
 
 import logging
 import time
+from typing import Callable
 
 from service.worker import client_sockets
 from service.worker import green
+from service.worker.drain import Connections
 
 LOG = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ class ParkedConnection:
 class ParkingLot:
     """The worker's parked connections: resumed when readable, closed when idle too long."""
 
-    def __init__(self, resume, connections, idle_timeout):
+    def __init__(self, resume: Callable, connections: Connections, idle_timeout: int):
         # resume(sock, client_address) serves the connection again, in a
         # green thread of its own; called in the hub, it must not block.
         self._resume = resume

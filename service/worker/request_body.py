@@ -12,10 +12,12 @@ Imported only in workers, after the fork.
 """
 
 import sys
+from typing import Callable, Optional, Union
 
-from service.http import head as http11
 from service.http import body as framing
+from service.http import head as http11
 from service.worker import green
+from service.worker.socket_reader import SocketReader
 
 # The most one discard() reads at once: what an app leaves of a body is
 # read and thrown away before the connection serves its next request.
@@ -37,7 +39,9 @@ class BadBody(green.ChunkReadError):
 class RequestBody:
     """wsgi.input (and eventlet.input) of one request."""
 
-    def __init__(self, reader, body_framing, sock, send_continue=None):
+    def __init__(self, reader: SocketReader,
+                 body_framing: Union[framing.FixedLengthBody, framing.ChunkedBody], sock,
+                 send_continue: Optional[Callable] = None):
         self._reader = reader
         self._framing = body_framing
         self._sock = sock

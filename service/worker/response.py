@@ -9,8 +9,10 @@ Imported only in workers, after the fork.
 """
 
 import time
+from typing import Callable
 
 from service.http import response as http_response
+from service.http.head import RequestHead
 
 
 class Response:
@@ -19,7 +21,8 @@ class Response:
     __slots__ = ("_send", "_request", "_may_keep_alive", "headers_set",
                  "status_code", "bodyless", "head", "length")
 
-    def __init__(self, send, request, may_keep_alive):
+    def __init__(self, send: Callable[[bytes], None], request: RequestHead,
+                 may_keep_alive: Callable[[], bool]):
         self._send = send
         self._request = request
         # Asked when the head is made: may the connection carry another request?

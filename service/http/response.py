@@ -101,25 +101,30 @@ def response_head(status, headers, request, keep_alive, now):
         # app set (a 304 or HEAD keeps the app's Content-Length).
         headers = _without_framing(headers)
     field_lines, length, has_date = encode_fields(headers)
-    declared_length = None if length is _ABSENT else _content_length(length)
-    lines = [status_line(status), field_lines]
-    if not has_date:
-        lines.append(date_line(now))
+    unframed = length is _ABSENT and not bodyless
+    body = ResponseBody(chunked=unframed and request.version == "HTTP/1.1",
+                        bodyless=bodyless,
+                        declared_length=None if length is _ABSENT else _content_length(length))
     asked = request.first.get("connection", "").lower()
-    close = not (keep_alive and (asked == "keep-alive" or (
-        request.version == "HTTP/1.1" and asked != "close")))
-    chunked = length is _ABSENT and not bodyless and request.version == "HTTP/1.1"
-    if chunked:
-        lines.append(b"Transfer-Encoding: chunked\r\n")
-    elif length is _ABSENT and not bodyless:
-        close = True  # an HTTP/1.0 client reads the body up to the close
+    # An HTTP/1.0 client reads a body of unknown length up to the close.
+    close = (unframed and not body.chunked) or not _keeps_alive(keep_alive, asked, request.version)
+    lines = [status_line(status), field_lines, b"" if has_date else date_line(now),
+             _transfer_and_connection(body.chunked, close, asked), b"\r\n"]
+    return ResponseHead(b"".join(lines), close, body)
+
+
+def _keeps_alive(allowed, asked, version):
+    """RFC 9112 9.3: HTTP/1.1 keeps the connection unless asked to close; HTTP/1.0 only when asked to keep it."""
+    return allowed and (asked == "keep-alive" or (version == "HTTP/1.1" and asked != "close"))
+
+
+def _transfer_and_connection(chunked, close, asked):
+    transfer = b"Transfer-Encoding: chunked\r\n" if chunked else b""
     if close:
-        lines.append(b"Connection: close\r\n")
-    elif asked == "keep-alive":
-        lines.append(b"Connection: keep-alive\r\n")  # redundant for HTTP/1.1: only to those who asked
-    lines.append(b"\r\n")
-    return ResponseHead(b"".join(lines), close,
-                        ResponseBody(chunked, bodyless, declared_length))
+        return transfer + b"Connection: close\r\n"
+    if asked == "keep-alive":
+        return transfer + b"Connection: keep-alive\r\n"  # redundant for HTTP/1.1: only to those who asked
+    return transfer
 
 
 def status_code(status):

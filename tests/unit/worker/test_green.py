@@ -6,8 +6,10 @@ here, in this module only, with the name of what changed. The behaviours
 real hub, green threads and sockets (green_probes.py).
 """
 
+import ast
 import inspect
 import json
+import os
 import subprocess
 import sys
 import warnings
@@ -21,6 +23,7 @@ with warnings.catch_warnings():
     from eventlet import greenio
     from eventlet import hubs
 
+import service
 from service.worker import green
 from tests.unit.worker import green_probes
 
@@ -86,3 +89,20 @@ def test_no_private_name_of_eventlet_is_used():
     for module in ("eventlet", "wsgi", "hubs", "greenio", "patcher", "event",
                    "semaphore", "green_select", "greenlet"):
         assert f"{module}._" not in source.replace("green._Accepted", ""), module
+
+
+def test_green_is_the_only_module_that_imports_eventlet_or_greenlet():
+    importers = set()
+    root = os.path.dirname(service.__file__)
+    for directory, _, names in os.walk(root):
+        for name in names:
+            if name.endswith(".py"):
+                path = os.path.join(directory, name)
+                with open(path) as f:
+                    tree = ast.parse(f.read())
+                for node in ast.walk(tree):
+                    modules = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                               else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                    if any(module.split(".")[0] in ("eventlet", "greenlet") for module in modules):
+                        importers.add(os.path.relpath(path, os.path.dirname(root)))
+    assert importers == {os.path.join("service", "worker", "green.py")}

@@ -94,7 +94,6 @@ class Connection:
         """Serve requests until the connection is done; True when it was parked (the lot holds the socket)."""
         connections = self.serving.connections
         connections.opened(self)
-        green.expect_already_handled()
         try:
             return self._serve_requests()
         finally:

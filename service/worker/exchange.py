@@ -95,6 +95,8 @@ class Exchange:
     def _respond(self, environ):
         started = time.time()
         result = None
+        if "upgrade" in self.head.first:
+            green.expect_already_handled()
         try:
             try:
                 result = self._run_app(environ)

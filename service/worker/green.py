@@ -140,13 +140,14 @@ def call_later(seconds, function, *args):
 
 
 def expect_already_handled():
-    """Ready eventlet's already_handled flag (4) for the requests of this green thread.
+    """Ready eventlet's already_handled flag (4) for a request that asks to upgrade its connection.
 
-    eventlet.wsgi sets it to False before each request, and apps written
-    for it (python-socketio's eventlet mode) set it to True only where
-    they find it: it must be there. Once per green thread is enough, as a
-    request that sets it never shares its green thread with another
-    (already_handled() puts it back, and the connection then closes).
+    eventlet.wsgi sets it to False before each request, and some apps
+    (Flask-Sock) set it to True only where they find it: it must be there.
+    The apps that set it are websocket servers, and a websocket begins
+    with a request to upgrade: only those get it, since a write to
+    eventlet's green-thread local costs about a twentieth of what a new
+    connection costs.
     """
     eventlet.wsgi.WSGI_LOCAL.already_handled = False
 

@@ -188,7 +188,7 @@ def already_handled_is_ready_for_apps_and_read_once():
 
     def request(sets_it):
         green.expect_already_handled()
-        # python-socketio sets it only where it finds it.
+        # Flask-Sock sets it only where it finds it.
         assert hasattr(local, "already_handled") and local.already_handled is False
         if sets_it:
             local.already_handled = True

@@ -13,6 +13,7 @@ with warnings.catch_warnings():
 
 from service.http import environ as http_environ
 from service.http import head as http11
+from service.worker import green
 from service.worker.connection import Connection, Serving
 from service.worker.exchange import Exchange
 
@@ -146,6 +147,20 @@ def test_an_app_that_answers_on_the_raw_socket_gets_nothing_more_written():
         return []
 
     keeps, client, _ = exchange(websocket_like, GET)
+    assert not keeps and client.answer == b"raw"
+
+
+def test_an_upgrade_finds_the_flag_an_app_sets_only_where_it_finds_it():
+    def flask_sock_like(environ, start_response):
+        environ["eventlet.input"].get_socket().sendall(b"raw")
+        if hasattr(eventlet.wsgi.WSGI_LOCAL, "already_handled"):
+            eventlet.wsgi.WSGI_LOCAL.already_handled = True
+        return []
+
+    upgrade = b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+    # In a green thread of its own, as a connection is served: a new one
+    # has no flag until something sets it.
+    keeps, client, _ = green.spawn(exchange, flask_sock_like, upgrade).wait()
     assert not keeps and client.answer == b"raw"
 
 

@@ -175,15 +175,6 @@ class VersionNotSupported(HttpError):
     status = 505
 
 
-def error_response(error):
-    """The bytes that answer `error`; the connection closes after them."""
-    body = (error.message + "\n").encode("ascii")
-    return (f"HTTP/1.1 {error.status} {error.reason}\r\n"
-            "Content-Type: text/plain; charset=us-ascii\r\n"
-            f"Content-Length: {len(body)}\r\n"
-            "Connection: close\r\n\r\n").encode("ascii") + body
-
-
 # --- The request head -------------------------------------------------------
 
 @dataclasses.dataclass(slots=True)

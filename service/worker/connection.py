@@ -1,45 +1,44 @@
-"""Our HttpProtocol for eventlet.wsgi.server: one client connection, one request at a time.
+"""One client connection: read each request's head, run its exchange, wait for the next, park or close.
 
-eventlet.wsgi.server accepts, spawns a green thread per connection and
-closes the socket after it; the rest is here. It reads each request head
-through service.reader with the strict parser of service.http11 instead of
-http.server's (which accepts what RFC 9112 forbids and is most of the CPU
-eventlet spends on a request), gives the app a wsgi.input that holds
-the client to the body framing it announced, and answers what it refuses
-with a status line and a fixed message, then closes: no exception text and
-no leftover bytes of a refused request are ever served.
+This is the connection's I/O loop; what a request means is elsewhere. Heads
+are read through service.worker.socket_reader and parsed by the strict
+parser of service.http.head (not http.server's, which accepts what RFC 9112
+forbids); each request and its response is an Exchange
+(service.worker.exchange), which says whether the connection carries
+another request. A head it refuses is answered with a status line and a
+fixed message, then the connection closes: no exception text and no
+leftover bytes of a refused request are ever served.
 
-The app's answer is written by service.response, and the access line by
-service.accesslog: eventlet's behaviour, for less CPU per request.
+A keep-alive client that stays idle is handed to the parking lot
+(service.worker.idle), and the worker's Connections (service.worker.drain)
+always know which connections are idle, so that a drain can close those
+without cutting off a client that is already sending.
 
-It also keeps the worker's Connections informed (open, idle, busy) so that
-a drain can finish in-flight requests, tell busy clients `Connection:
-close`, and close idle keep-alive connections without cutting off a client
-that is already sending.
+Imported only in workers, after the fork.
 """
 
 import dataclasses
-import functools
+import errno
 import logging
 import socket
-import sys
 import time
-import urllib.parse
+from typing import Callable, Optional
 
-import eventlet
-import eventlet.greenio
-import eventlet.wsgi
-from eventlet import support
-
+from service.accesslog.lines import AccessLog
+from service.http import environ as http_environ
 from service.http import head as http11
-from service.worker import idle as parking
-from service.worker import response
+from service.http import response as http_response
+from service.worker import client_sockets
+from service.worker import green
+from service.worker import idle
+from service.worker.drain import Connections
+from service.worker.exchange import Exchange
 from service.worker.socket_reader import SocketReader
 
 LOG = logging.getLogger(__name__)
 
 # recv() errors that mean the client is gone (or its socket already closed).
-_GONE_ERRNOS = eventlet.wsgi.BROKEN_SOCK | eventlet.wsgi.BAD_SOCK
+_GONE_ERRNOS = frozenset((errno.EPIPE, errno.ECONNRESET, errno.ESHUTDOWN, errno.EBADF))
 
 # After an error response, what the client still sends is read and thrown
 # away for up to this long (and this much) before closing: closing a socket
@@ -47,106 +46,74 @@ _GONE_ERRNOS = eventlet.wsgi.BROKEN_SOCK | eventlet.wsgi.BAD_SOCK
 # response before the client reads it.
 LINGER_SECONDS = 1.0
 LINGER_BYTES = 1 << 20
-# The most one read of a request body asks of the connection at once.
-READ_PIECE_BYTES = 1 << 20
 # How much of a refused request line the access log shows.
 LOGGED_LINE_CHARS = 200
+# eventlet.wsgi's url_length_limit: the longest request line, in bytes.
+URL_LENGTH_LIMIT = http11.MAX_REQUEST_LINE_BYTES
 
 
 @dataclasses.dataclass
 class Serving:
     """What every connection of a worker shares."""
-    connections: object     # the worker's server.Connections
+    app: Callable
+    connections: Connections
     head_limits: http11.HeadLimits
-    access_log: object      # accesslog.AccessLog
-    # eventlet's Server.get_environ(): the same for every request.
+    access_log: AccessLog
+    # service.http.environ's server_environ: the same for every request.
     server_environ: dict
+    # wsgi_keep_alive: whether responses may keep their connection open.
+    keep_alive: bool
+    # client_socket_timeout, None for none: how long a read may wait.
+    socket_timeout: Optional[float]
     # The listening socket's (host, port) when every connection's local
     # address is that one (not a wildcard): no getsockname() per connection.
-    server_address: tuple = None
-    # A parking.ParkingLot, or None where connections never park (TLS).
-    parking: object = None
+    server_address: Optional[tuple] = None
+    # None where connections never park (TLS).
+    parking: Optional[idle.ParkingLot] = None
 
 
-class HttpProtocol:
-    """One client connection, from its first request to its close.
+class Connection:
+    """One client connection, from its first request to its close or its parking."""
 
-    eventlet.wsgi.server creates one per accepted connection (its
-    `protocol`) and closes the socket after it. This is not eventlet's
-    HttpProtocol: socketserver's request handler and the socket files it
-    builds for every connection are not used (service.reader reads).
-    """
-
-    # What service.response reads, with eventlet's defaults.
-    minimum_chunk_size = eventlet.wsgi.MINIMUM_CHUNK_SIZE
-
-    def __init__(self, conn_state, server, serving):
-        self.conn_state = conn_state
-        self.client_address = conn_state[0]
-        self.connection = sock = conn_state[1]
-        self.server = server
+    def __init__(self, sock, client_address, serving: Serving):
+        self.sock = sock
+        self.client_address = client_address
         self.serving = serving
-        self.connections = connections = serving.connections
-        self.access_log = serving.access_log
-        self.head_limits = serving.head_limits
-        self.protocol_version = server.max_http_version or "HTTP/1.1"
-        self.capitalize_response_headers = server.capitalize_response_headers
-        if server.minimum_chunk_size is not None:
-            self.minimum_chunk_size = server.minimum_chunk_size
         self.reader = SocketReader(sock)
-        _ack_quickly(sock)
-        self.requests_read = 0
-        self._base_environ = None
+        client_sockets.ack_quickly(sock)
         # When this connection started waiting for its next request; None
         # while a request is being read or answered.
         self.idle_since = None
-        self.headers = _NO_HEADERS
+        # The request being served, as the access log shows it.
         self.requestline = ""
-        self.close_connection = True
+        self.headers = NO_HEADERS
         self.refused = False
-        self.parked = False
+        self._environ = None
+
+    def serve(self):
+        """Serve requests until the connection is done; True when it was parked (the lot holds the socket)."""
+        connections = self.serving.connections
         connections.opened(self)
         try:
-            self._serve()
+            return self._serve_requests()
         finally:
             try:
-                self._finish()
+                if self.refused:
+                    self._linger()
             finally:
                 # After the linger: a drain waits for the refused client to
                 # read its answer.
                 connections.closed(self)
 
-    def _serve(self):
-        conn_state = self.conn_state
+    def _serve_requests(self):
         while True:
-            self.handle_one_request()
-            if conn_state[2] == eventlet.wsgi.STATE_CLOSE:
-                return
-            conn_state[2] = eventlet.wsgi.STATE_IDLE
-            if self.close_connection:
-                return
+            head = self._receive_head()
+            if head is None or not Exchange(self, head).run():
+                return False
+            if not self._next_request_coming():
+                return True
 
-    # Reading a request.
-
-    def handle_one_request(self):
-        if self.requests_read and not self._next_request_coming():
-            self.close_connection = True
-            return
-        self.requests_read += 1
-        head = self._receive_head()
-        if head is None:
-            self.close_connection = True
-            return
-        self._take_head(head)
-        self.environ = self.get_environ()
-        self.server.outstanding_requests += 1
-        try:
-            self.handle_one_response()
-        except OSError as exc:
-            if support.get_errno(exc) not in eventlet.wsgi.BROKEN_SOCK:
-                raise
-        finally:
-            self.server.outstanding_requests -= 1
+    # Waiting for a request.
 
     def _next_request_coming(self):
         """Wait for a keep-alive client's next request; False once the connection is parked."""
@@ -158,51 +125,28 @@ class HttpProtocol:
         # while the other connections run the client usually sends it:
         # then no wait on the hub is needed (two epoll_ctl calls and the
         # hub's bookkeeping per request).
-        eventlet.sleep(0)
+        green.sleep(0)
         if lot is None or reader.buffered() or reader.receive_now():
             return True
-        park_after = parking.PARK_AFTER_SECONDS
-        timeout = self.server.socket_timeout
-        if (timeout is not None and timeout <= park_after) or self.connections.draining:
+        timeout = self.serving.socket_timeout
+        if ((timeout is not None and timeout <= idle.PARK_AFTER_SECONDS)
+                or self.serving.connections.draining):
             return True  # the usual read: it times out, or the drain ends it
-        sock = self.connection
         self.idle_since = time.monotonic()
+        return self._wait_or_park(lot)
+
+    def _wait_or_park(self, lot):
         lot.watch(self)
         try:
-            eventlet.hubs.trampoline(sock.fileno(), read=True)
-        except parking.StillIdle:
-            if self.connections.draining:
+            green.wait_readable(self.sock)
+        except idle.StillIdle:
+            if self.serving.connections.draining:
                 return True
-            lot.park(sock, self.client_address, self.idle_since)
-            self.parked = True
-            # eventlet.wsgi.server closes this state's socket when the green
-            # thread ends: the parking lot holds it now.
-            self.conn_state[1] = parking.HANDED_OFF
+            lot.park(self.sock, self.client_address, self.idle_since)
             return False
-        except eventlet.hubs.IOClosed:
-            pass  # reading the request meets it again
         finally:
             lot.unwatch(self)
         return True
-
-    def _receive_head(self):
-        """The next request's head; None when the connection is done (closed, or refused)."""
-        self.headers = _NO_HEADERS  # not the last request's, in a refusal's log line
-        if not self._request_arrived():
-            return None
-        self.conn_state[2] = eventlet.wsgi.STATE_REQUEST
-        started = time.time()
-        self._line = b""
-        try:
-            return self._parse_head()
-        except http11.HttpError as error:
-            self._refuse(error, self._line, started)
-        except TimeoutError:
-            self._refuse(http11.RequestTimeout("Request header timed out"),
-                         self._line or self.reader.unread(), started)
-        except OSError:
-            pass  # the client is gone
-        return None
 
     def _request_arrived(self):
         """Wait for the first bytes of a request; False when the client closed or went silent."""
@@ -214,179 +158,110 @@ class HttpProtocol:
             return reader.receive()
         except TimeoutError:
             LOG.debug("Closing connection from %s: silent for %ss",
-                      self.client_address, self.server.socket_timeout)
+                      self.client_address, self.serving.socket_timeout)
             return False
-        except eventlet.greenio.SSL.ZeroReturnError:
+        except green.TlsClosed:
             return False
         except OSError as exc:
-            if support.get_errno(exc) in _GONE_ERRNOS:
+            if exc.errno in _GONE_ERRNOS:
                 LOG.debug("Connection from %s reset", self.client_address)
                 return False
-            raise  # a failed TLS handshake: the server logs it
+            raise  # a failed TLS handshake: the worker logs it
         finally:
             self.idle_since = None
+
+    # Reading a request's head.
+
+    def _receive_head(self):
+        """The next request's head; None when the connection is done (closed, or refused)."""
+        self.headers = NO_HEADERS  # not the last request's, in a refusal's log line
+        if not self._request_arrived():
+            return None
+        started = time.time()
+        self._line = b""
+        try:
+            head = self._parse_head()
+        except http11.HttpError as error:
+            self._refuse(error, self._line, started)
+            return None
+        except TimeoutError:
+            self._refuse(http11.RequestTimeout("Request header timed out"),
+                         self._line or self.reader.unread(), started)
+            return None
+        except OSError:
+            return None  # the client is gone
+        if head is not None:
+            self.headers = head
+            self.requestline = head.request_line
+        return head
 
     def _parse_head(self):
         """The head, in one piece when it came whole (it nearly always does), else line by line."""
         reader = self.reader
-        url_limit = self.server.url_length_limit
-        head = reader.whole_head(url_limit + self.head_limits.max_head_bytes)
+        head = reader.whole_head(URL_LENGTH_LIMIT + self.serving.head_limits.max_head_bytes)
         if head is not None:
             self._line = head
-            parsed = http11.parse_whole_head(head, url_limit, self.head_limits)
+            parsed = http11.parse_whole_head(head, URL_LENGTH_LIMIT, self.serving.head_limits)
             if parsed is not None:
                 reader.skip(len(head))
                 return parsed
         self._line = line = self._next_request_line()
         if not line:
             return None
-        request_line = http11.parse_request_line(line, url_limit)
+        request_line = http11.parse_request_line(line, URL_LENGTH_LIMIT)
         return http11.parse_request_head(
             request_line, http11.read_field_lines(reader.readline,
-                                                  self.head_limits))
+                                                  self.serving.head_limits))
 
     def _next_request_line(self):
         readline = self.reader.readline
-        url_limit = self.server.url_length_limit
-        line = readline(url_limit)
+        line = readline(URL_LENGTH_LIMIT)
         for _ in range(http11.MAX_EMPTY_LINES_BEFORE_REQUEST):
             if line != b"\r\n":
                 break
-            line = readline(url_limit)
+            line = readline(URL_LENGTH_LIMIT)
         return line
 
-    def _take_head(self, head):
-        """Set what eventlet's get_environ and handle_one_response read."""
-        self.request_head = head
-        self.command = head.method
-        self.path = head.target
-        self.request_version = head.version
-        self.requestline = head.request_line
-        self.headers = head
-        self.close_connection = not head.keep_alive
+    # What the exchange asks of its connection.
 
-    def get_environ(self):
-        """eventlet.wsgi's environ, from our parsed head, where it keeps to PEP 3333 as gunicorn and uWSGI do."""
-        head = self.request_head
-        env = self._connection_environ()
-        env["wsgi.errors"] = sys.stderr
-        env["REQUEST_METHOD"] = head.method
-        path, _, query = head.target.partition("?")
-        env["RAW_PATH_INFO"] = path
-        env["PATH_INFO"] = (path if "%" not in path
-                            else urllib.parse.unquote(path, encoding="latin1"))
-        # Always there, as PEP 3333 and CGI say; "" without a query.
-        env["QUERY_STRING"] = query
-        # CONTENT_TYPE and CONTENT_LENGTH only as the client sent them: a
-        # default type makes frameworks (Falcon) refuse a body-less request.
-        first = head.first
-        if "content-type" in first:
-            env["CONTENT_TYPE"] = first["content-type"]
-        if "content-length" in first:
-            env["CONTENT_LENGTH"] = first["content-length"]
-        env["SERVER_PROTOCOL"] = head.version
-        _add_header_keys(env, head.fields)
-        self.body = RequestBody(
-            self.reader, None if head.chunked else head.content_length or 0,
-            self.connection, chunked_input=head.chunked,
-            **_continue_writer(head, env, self.connection))
-        env["wsgi.input"] = env["eventlet.input"] = self.body
-        env["eventlet.posthooks"] = []
-        return env
-
-    def _connection_environ(self):
-        """A copy of what every request's environ on this connection starts with."""
-        if self._base_environ is None:
-            server_host, server_port = eventlet.wsgi.addr_to_host_port(
-                self.serving.server_address or self.connection.getsockname())
-            client_host, client_port = eventlet.wsgi.addr_to_host_port(
+    def environ_for(self, head):
+        """The request's environ (service.http.environ), without wsgi.input."""
+        if self._environ is None:
+            self._environ = http_environ.connection_environ(
+                self.serving.server_environ,
+                self.serving.server_address or self.sock.getsockname(),
                 self.client_address)
-            self._base_environ = dict(
-                self.serving.server_environ, SCRIPT_NAME="",
-                SERVER_NAME=server_host, SERVER_PORT=str(server_port),
-                REMOTE_ADDR=client_host, REMOTE_PORT=str(client_port),
-                GATEWAY_INTERFACE="CGI/1.1")
-            # wsgi.input ends where the body does, chunked or not: WebOb
-            # (nova, cinder, every wsgify app) reads a body that has no
-            # Content-Length only when told so, as gunicorn and uWSGI do.
-            self._base_environ["wsgi.input_terminated"] = True
-            # Not a bound method: the environ would lead back to this
-            # protocol, and every connection would end as cyclic garbage
-            # for the collector rather than be freed when it closes.
-            self._base_environ["eventlet.set_idle"] = functools.partial(
-                _set_idle, self.conn_state)
-        return self._base_environ.copy()
+        return http_environ.request_environ(self._environ, head)
 
-    # Answering.
-
-    def handle_one_response(self):
-        with self.connections.request_slots:
-            response.respond(self)
-        if self.body.failure is not None:
-            # Where its body ended is unknown: what follows is not a request.
-            self.close_connection = True
-
-    def run_app(self, environ, start_response):
-        try:
-            result = self.server.app(environ, start_response)
-        except BadBody as exc:
-            return self._answer_bad_body(exc.error, start_response)
-        if hasattr(result, "__len__"):
-            return result  # eventlet sets Content-Length from its length
-        return _BodyGuardedResult(result, self._answer_bad_body, start_response)
-
-    def _answer_bad_body(self, error, start_response):
-        """Answer a body that broke its framing or stopped coming, unless the answer has begun."""
-        self.close_connection = True
-        if not self.body.headers_sent:
-            # Replaces any status the app set, for the access log.
-            start_response(f"{error.status} {error.reason}", [],
-                           sys.exc_info())
-            self._send_error(error)
-        LOG.debug("Request %r from %s: %s", self.requestline,
-                  self.client_address, error.message)
-        # eventlet then writes nothing more and closes the connection.
-        eventlet.wsgi.WSGI_LOCAL.already_handled = True
-        return []
-
-    def _refuse(self, error, line, started):
-        self.close_connection = True
-        self.requestline = _printable(line)
-        answer = self._send_error(error)
-        LOG.debug("Refused request %r from %s: %s", self.requestline,
-                  self.client_address, error.message)
-        self._log_access(error.status, len(answer), time.time() - started)
-
-    def _send_error(self, error):
+    def send_error(self, error):
+        """Answer `error` (an HttpError); the connection closes after the answer, lingering."""
         self.refused = True
-        answer = http11.error_response(error)
+        answer = http_response.error_response(error)
         try:
-            self.connection.sendall(answer)
+            self.sock.sendall(answer)
         except OSError:
             pass  # the client is gone
         return answer
 
-    def _log_access(self, status, length, seconds):
-        if self.server.log_output:
-            self.access_log.log(self, status, length, seconds)
-
     def get_client_address(self):
-        """(host, port) for the access log: eventlet's, X-Forwarded-For first when it logs that."""
-        host, port = eventlet.wsgi.addr_to_host_port(self.client_address)
-        if self.server.log_x_forwarded_for:
-            forwarded = self.headers.get("X-Forwarded-For", "").replace(" ", "")
-            if forwarded:
-                host = forwarded + "," + host
+        """(host, port) for the access log: eventlet's, X-Forwarded-For first, as eventlet logs it."""
+        host, port = http_environ.host_and_port(self.client_address)
+        forwarded = self.headers.get("X-Forwarded-For", "").replace(" ", "")
+        if forwarded:
+            host = forwarded + "," + host
         return host, port
 
-    def _finish(self):
-        # eventlet.wsgi.server shuts down and closes the socket once this
-        # green thread ends (the parking lot's stand-in, if parked).
-        if self.refused:
-            self._linger()
+    # Refusing and closing.
+
+    def _refuse(self, error, line, started):
+        self.requestline = _printable(line)
+        answer = self.send_error(error)
+        LOG.debug("Refused request %r from %s: %s", self.requestline,
+                  self.client_address, error.message)
+        self.serving.access_log.log(self, error.status, len(answer), time.time() - started)
 
     def _linger(self):
-        sock = self.connection
+        sock = self.sock
         deadline = time.monotonic() + LINGER_SECONDS
         drained = 0
         try:
@@ -403,246 +278,17 @@ class HttpProtocol:
         except OSError:
             pass
 
-    # Draining.
-
-    def stop_keeping_alive(self):
-        """From now on every response of this worker says `Connection: close`.
-
-        eventlet decides keep-alive when it writes a response head, from
-        server.keepalive. Switching that off (rather than closing
-        connections) never cuts off a client whose last response promised
-        keep-alive: its next request is answered, then the connection closes.
-        """
-        self.server.keepalive = False
-
     def close_if_idle(self):
+        """From the drain: wake this connection's wait for a request that has not begun, to close."""
         if self.idle_since is not None:
-            eventlet.greenio.shutdown_safe(self.connection)
+            client_sockets.shut_down(self.sock)
 
 
-def _set_idle(conn_state):
-    # eventlet.set_idle: for apps (websockets) that never return.
-    conn_state[2] = eventlet.wsgi.STATE_IDLE
-
-
-def _ack_quickly(sock):
-    """TCP_QUICKACK, as eventlet set it: no delayed ACK for what the client sends next."""
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, True)
-    except (AttributeError, OSError):
-        pass  # not Linux, or not TCP (a Unix socket)
-
-
-# What an environ key is for a request header name (eventlet's naming).
-_MAX_CACHED_KEYS = 1024
-_environ_keys = {}
-
-
-def _environ_key(name):
-    """Content-Type -> CONTENT_TYPE, X-Foo -> HTTP_X_FOO; None for names with "_".
-
-    A name with an underscore would share its key with the hyphenated name
-    (RFC 9110 allows both), so, as eventlet, such fields are left out.
-    """
-    try:
-        return _environ_keys[name]
-    except KeyError:
-        pass
-    if "_" in name:
-        key = None
-    else:
-        key = name.replace("-", "_").upper()
-        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            key = "HTTP_" + key
-    if len(_environ_keys) < _MAX_CACHED_KEYS:
-        _environ_keys[name] = key
-    return key
-
-
-def _add_header_keys(env, fields):
-    for name, value in fields:
-        key = _environ_key(name)
-        if key is None or key[0] == "C":
-            continue  # CONTENT_TYPE and CONTENT_LENGTH are set from the head
-        if key in env:
-            env[key] += "," + value
-        else:
-            env[key] = value
-
-
-def _continue_writer(head, env, sock):
-    """The Input arguments that make it answer `Expect: 100-continue`.
-
-    Only to HTTP/1.1 clients: an HTTP/1.0 one may not know 1xx responses
-    and sends its body without waiting (RFC 9110 10.1.1 and 15.2).
-    """
-    if (head.version == "HTTP/1.1"
-            and env.get("HTTP_EXPECT", "").lower() == "100-continue"):
-        return {"wfile": _SocketWriter(sock),
-                "wfile_line": b"HTTP/1.1 100 Continue\r\n"}
-    return {"wfile": None, "wfile_line": None}
-
-
-class _SocketWriter:
-    """What eventlet's Input writes a 100 Continue to: unbuffered, straight to the socket."""
-
-    def __init__(self, sock):
-        self._sock = sock
-
-    def writelines(self, pieces):
-        self._sock.sendall(b"".join(pieces))
-
-    def flush(self):
-        pass
-
-
-# self.headers is what eventlet and service.response call .get() on.
-_NO_HEADERS = http11.RequestHead(
+# A connection's headers before its first request: what the access log's
+# X-Forwarded-For asks of a refusal.
+NO_HEADERS = http11.RequestHead(
     method="", target="", version="", request_line="", fields=[], first={},
     content_length=None, chunked=False, keep_alive=False)
-
-
-class BadBody(eventlet.wsgi.ChunkReadError):
-    """The request body broke its framing or stopped coming; `error` is the answer.
-
-    A ChunkReadError, so that eventlet's own discard of an unread body
-    closes the connection on it rather than failing.
-    """
-
-    def __init__(self, error):
-        super().__init__(error.message)
-        self.error = error
-
-
-class RequestBody(eventlet.wsgi.Input):
-    """wsgi.input holding the client to the body framing it announced (RFC 9112 6 and 7.1).
-
-    eventlet's Input reads chunk sizes with int(x, 16) (so "0x5", "+5", " 5"
-    and "5_0" pass), never checks the CRLF after chunk data, reads size and
-    trailer lines without bound, and hands out a short body as if complete.
-    Here each of those is a BadBody, raised again on every later read.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.failure = None
-        self._chunk_left = 0
-        self._last_chunk_read = False
-
-    def read(self, length=None):
-        return self._guarded(length, line=False)
-
-    def readline(self, size=None):
-        return self._guarded(size, line=True)
-
-    def readlines(self, hint=None):
-        lines = []
-        size = 0
-        for line in iter(self.readline, b""):
-            lines.append(line)
-            size += len(line)
-            if hint and 0 < hint <= size:
-                break
-        return lines
-
-    def _guarded(self, size, line):
-        if self.failure is not None:
-            raise self.failure
-        try:
-            self._send_continue_if_expected()
-            if self.chunked_input:
-                return self._read_chunked(size, line)
-            return self._read_fixed(size, line)
-        except http11.HttpError as error:
-            self.failure = BadBody(error)
-        except TimeoutError:
-            self.failure = BadBody(http11.RequestTimeout("Request body timed out"))
-        except (OSError, eventlet.greenio.SSL.ZeroReturnError):
-            self.failure = BadBody(http11.BadRequest("Incomplete request body"))
-        raise self.failure
-
-    def _send_continue_if_expected(self):
-        if self.should_send_hundred_continue:
-            self.send_hundred_continue_response()
-            self.is_hundred_continue_response_sent = True
-
-    def _read_fixed(self, size, line):
-        remaining = self.content_length - self.position
-        if size is None or size < 0 or size > remaining:
-            size = remaining
-        if not size:
-            return b""
-        data = self._read_some(size, line)
-        self.position += len(data)
-        return data
-
-    def _read_chunked(self, size, line):
-        if size is not None and size < 0:
-            size = None
-        parts = []
-        while size != 0 and not self._last_chunk_read:
-            if not self._chunk_left:
-                self._start_chunk()
-                continue
-            data = self._read_some(
-                self._chunk_left if size is None else min(size, self._chunk_left),
-                line)
-            parts.append(data)
-            self._chunk_left -= len(data)
-            if not self._chunk_left:
-                http11.check_chunk_data_end(self.rfile.read(2))
-            if size is not None:
-                size -= len(data)
-            if line and data.endswith(b"\n"):
-                break
-        return b"".join(parts)
-
-    def _read_some(self, size, line):
-        """`size` bytes, or fewer up to a newline when reading a line."""
-        read = self.rfile.readline if line else self.rfile.read
-        parts = []
-        while size:
-            # A file's read(n) allocates n bytes first: pieces keep what a
-            # client makes us hold to what it has sent.
-            want = min(size, READ_PIECE_BYTES)
-            piece = read(want)
-            parts.append(piece)
-            size -= len(piece)
-            if line and piece.endswith(b"\n"):
-                break
-            if len(piece) < want:
-                raise http11.BadRequest("Incomplete request body")
-        return b"".join(parts)
-
-    def _start_chunk(self):
-        size = http11.parse_chunk_line(
-            self.rfile.readline(http11.MAX_CHUNK_LINE_BYTES + 1))
-        if size:
-            self._chunk_left = size
-            return
-        http11.check_trailer_lines(http11.read_field_lines(
-            self.rfile.readline, http11.TRAILER_LIMITS))
-        self._last_chunk_read = True
-
-
-class _BodyGuardedResult:
-    """An app's lazy result, answering a bad body met while it is produced."""
-
-    def __init__(self, result, answer_bad_body, start_response):
-        self._result = result
-        self._answer_bad_body = answer_bad_body
-        self._start_response = start_response
-
-    def __iter__(self):
-        try:
-            yield from self._result
-        except BadBody as exc:
-            yield from self._answer_bad_body(exc.error, self._start_response)
-
-    def close(self):
-        close = getattr(self._result, "close", None)
-        if close is not None:
-            close()
 
 
 def _printable(line):

@@ -9,6 +9,8 @@ whole, which is what nearly every client sends in one packet.
 Imported only in workers, after the fork.
 """
 
+from service.worker import green
+
 # How much one receive asks of the kernel. A bytes object this size is
 # allocated per receive and shrunk to what came.
 RECEIVE_BYTES = 65536
@@ -16,12 +18,12 @@ _HEAD_END = b"\r\n\r\n"
 
 
 class SocketReader:
-    """The read side of a connection: what eventlet's Input and our parser read from.
+    """The read side of a connection: what the head parser and wsgi.input read from.
 
-    Its read(n) and readline(limit) behave as a binary file's: fewer bytes
-    than asked only at the end of the stream. What has been read is
-    skipped by a position, not cut off the buffer: small reads (chunk
-    lines, short body lines) never copy what follows them.
+    Its readline(limit) behaves as a binary file's: a line cut short only
+    by the limit or the end of the stream. What has been read is skipped
+    by a position, not cut off the buffer: small reads (chunk lines, short
+    body lines) never copy what follows them.
     """
 
     __slots__ = ("_sock", "_recv", "_buffer", "_position")
@@ -52,6 +54,10 @@ class SocketReader:
             return None
         return self._buffer[start:end + 4]
 
+    def view(self):
+        """(buffer, position): the unread bytes are buffer[position:], handed over without a copy."""
+        return self._buffer, self._position
+
     def skip(self, size):
         self._position += size
 
@@ -66,11 +72,10 @@ class SocketReader:
     def receive_now(self):
         """Take what the client has sent without waiting; False when nothing has come.
 
-        A plain (not TLS) green socket only: its descriptor is always
-        non-blocking underneath.
+        A plain (not TLS) green socket only (see green.receive_now).
         """
         try:
-            data = self._sock.fd.recv(RECEIVE_BYTES)
+            data = green.receive_now(self._sock, RECEIVE_BYTES)
         except BlockingIOError:
             return False
         except OSError:
@@ -111,32 +116,3 @@ class SocketReader:
             end = start + limit
         self._position = end
         return self._buffer[start:end]
-
-    def read(self, size=-1):
-        if size is None or size < 0:
-            return self._read_to_end()
-        start = self._position
-        if len(self._buffer) - start >= size:
-            self._position = start + size
-            return self._buffer[start:start + size]
-        parts = [self._buffer[start:]]
-        got = len(parts[0])
-        self._buffer = b""
-        self._position = 0
-        while got < size:
-            data = self._recv(min(size - got, RECEIVE_BYTES))
-            if not data:
-                break
-            parts.append(data)
-            got += len(data)
-        return b"".join(parts)
-
-    def _read_to_end(self):
-        parts = [self._buffer[self._position:]]
-        self._buffer = b""
-        self._position = 0
-        while True:
-            data = self._recv(RECEIVE_BYTES)
-            if not data:
-                return b"".join(parts)
-            parts.append(data)

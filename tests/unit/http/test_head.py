@@ -360,26 +360,6 @@ def test_trailer_lines_must_be_field_lines():
             http11.check_trailer_lines([line])
 
 
-# Error responses.
-
-@pytest.mark.parametrize("error", [
-    http11.BadRequest("Malformed request line"),
-    http11.RequestTimeout("Request body timed out"),
-    http11.UriTooLong("Request line too long"),
-    http11.FieldsTooLarge("Request header field too large"),
-    http11.CodingNotImplemented("Transfer-Encoding not supported"),
-    http11.VersionNotSupported("HTTP version not supported"),
-])
-def test_error_response_is_a_complete_closing_response(error):
-    response = http11.error_response(error)
-    response_head, _, body = response.partition(b"\r\n\r\n")
-    lines = response_head.decode().split("\r\n")
-    assert lines[0] == f"HTTP/1.1 {error.status} {error.reason}"
-    assert f"Content-Length: {len(body)}" in lines
-    assert "Connection: close" in lines
-    assert body == error.message.encode() + b"\n"
-
-
 # A head that arrived whole, parsed in one piece.
 
 def _outcome(parse, *args):

@@ -1,0 +1,154 @@
+"""wsgi.input: a request's body as its framing delimits it (service.http.body), read from the connection.
+
+It holds the client to the framing it announced (RFC 9112 6 and 7.1): a
+broken chunk, a body cut short and a client that stops sending are each
+a BadBody carrying the status to answer, raised again on every later read,
+and never a short body handed out as if complete. It answers `Expect:
+100-continue` on the first read, and keeps the methods of eventlet.wsgi's
+Input that apps written for it call (swift sets the 100 Continue's headers
+and sends a second one).
+
+Imported only in workers, after the fork.
+"""
+
+import sys
+from typing import Callable, Optional, Union
+
+from service.http import body as framing
+from service.http import head as http11
+from service.worker import green
+from service.worker.socket_reader import SocketReader
+
+# The most one discard() reads at once: what an app leaves of a body is
+# read and thrown away before the connection serves its next request.
+DISCARD_BYTES = 16 << 10
+
+
+class BadBody(green.ChunkReadError):
+    """The request body broke its framing or stopped coming; `error` is the answer.
+
+    A ChunkReadError, which eventlet.wsgi's own wsgi.input raises: apps
+    written for it (swift) catch that when they read a body.
+    """
+
+    def __init__(self, error):
+        super().__init__(error.message)
+        self.error = error
+
+
+class RequestBody:
+    """wsgi.input (and eventlet.input) of one request."""
+
+    def __init__(self, reader: SocketReader,
+                 body_framing: Union[framing.FixedLengthBody, framing.ChunkedBody], sock,
+                 send_continue: Optional[Callable] = None):
+        self._reader = reader
+        self._framing = body_framing
+        self._sock = sock
+        # send_continue(headers) sends a 100 Continue unless the response
+        # has begun; None when the client does not wait for one.
+        self._send_continue = send_continue
+        self._continue_headers = None
+        self.awaits_continue = send_continue is not None
+        self.failure = None
+
+    @classmethod
+    def for_head(cls, head, reader, sock, send_continue):
+        """The body `head` announces; send_continue is used only if the client waits for 100 Continue."""
+        body_framing = (framing.ChunkedBody() if head.chunked
+                        else framing.FixedLengthBody(head.content_length or 0))
+        return cls(reader, body_framing, sock,
+                   send_continue if _expects_continue(head) else None)
+
+    @property
+    def complete(self):
+        """Whether the whole body has been read, to its last byte (or its last chunk's trailers)."""
+        return self._framing.ended
+
+    # The file-like methods of PEP 3333.
+
+    def read(self, size=None):
+        return self._guarded(size, False)
+
+    def readline(self, size=None):
+        return self._guarded(size, True)
+
+    def readlines(self, hint=None):
+        lines = []
+        size = 0
+        for line in iter(self.readline, b""):
+            lines.append(line)
+            size += len(line)
+            if hint and 0 < hint <= size:
+                break
+        return lines
+
+    def __iter__(self):
+        return iter(self.read, b"")
+
+    # What eventlet.wsgi's Input offers besides.
+
+    def get_socket(self):
+        """The connection's socket (eventlet.websocket takes it over)."""
+        return self._sock
+
+    def set_hundred_continue_response_headers(self, headers,
+                                              capitalize_response_headers=True):
+        if capitalize_response_headers:
+            headers = [("-".join(part.capitalize() for part in name.split("-")), value)
+                       for name, value in headers]
+        self._continue_headers = headers
+
+    def send_hundred_continue_response(self):
+        """A 100 Continue now, unless the response has begun or the client did not ask for one."""
+        if self._send_continue is not None:
+            self._send_continue(self._continue_headers)
+
+    def discard(self, buffer_size=DISCARD_BYTES):
+        while self.read(buffer_size):
+            pass
+
+    # Reading.
+
+    def _guarded(self, size, line):
+        if self.failure is not None:
+            raise self.failure
+        try:
+            if self.awaits_continue:
+                self.awaits_continue = False
+                self.send_hundred_continue_response()
+            return self._body_bytes(sys.maxsize if size is None or size < 0 else size, line)
+        except http11.HttpError as error:
+            self.failure = BadBody(error)
+        except TimeoutError:
+            self.failure = BadBody(http11.RequestTimeout("Request body timed out"))
+        except (OSError, green.TlsClosed):
+            self.failure = BadBody(http11.BadRequest("Incomplete request body"))
+        raise self.failure
+
+    def _body_bytes(self, most, line):
+        """Up to `most` body bytes (to a newline with `line`), receiving only what the framing needs."""
+        reader = self._reader
+        body_framing = self._framing
+        parts = []
+        while most and not body_framing.ended:
+            data, start = reader.view()
+            consumed, body = body_framing.received(data, start, most, line)
+            reader.skip(consumed)
+            if body:
+                parts.append(body)
+                most -= len(body)
+                if line and body[-1:] == b"\n":
+                    break
+            elif not consumed and not reader.receive():
+                raise body_framing.incomplete()
+        return b"".join(parts)
+
+
+def _expects_continue(head):
+    """Only an HTTP/1.1 client waits for 100 Continue: an HTTP/1.0 one may not know 1xx responses (RFC 9110 10.1.1, 15.2)."""
+    if head.version != "HTTP/1.1" or "expect" not in head.first:
+        return False
+    # As the environ's HTTP_EXPECT shows them: every Expect field, joined.
+    expect = ",".join(value for name, value in head.fields if name.lower() == "expect")
+    return expect.lower() == "100-continue"

@@ -68,11 +68,7 @@ class Plan:
 
 def build_plan(conf, config_files, cpu_count=None):
     """Check the configuration `conf` parsed from `config_files`; return the Plan, or raise ConfigError."""
-    if not config_files:
-        raise ConfigError(
-            "no config file: none was given with --config-file or "
-            "--config-dir, and there is no service-api.conf in "
-            "~/.service-api/, ~/, /etc/service-api/ or /etc/")
+    _require(config_files)
     names = _enabled_apis(conf)
     apps = tuple(_app_plan(conf, name, cpu_count or os.cpu_count() or 1)
                  for name in names)
@@ -81,24 +77,33 @@ def build_plan(conf, config_files, cpu_count=None):
     paste_file = _paste_file(conf)
     paste_ini.check(paste_file, names)
     return Plan(
-        apps=apps,
-        paste_file=paste_file,
+        apps=apps, paste_file=paste_file,
         graceful_shutdown_timeout=_option(conf, "graceful_shutdown_timeout"),
-        wsgi=WsgiSettings(
-            pool_size=_option(conf, "wsgi_default_pool_size"),
-            max_header_line=_option(conf, "max_header_line"),
-            keep_alive=_option(conf, "wsgi_keep_alive"),
-            client_socket_timeout=_option(conf, "client_socket_timeout"),
-            log_format=_log_format(conf),
-        ),
-        sockets=SocketSettings(
-            backlog=_option(conf, "backlog"),
-            tcp_keepidle=_option(conf, "tcp_keepidle"),
-        ),
-        config_files=tuple(config_files),
-        warnings=warnings,
-        sources=source_files.SourceFiles(tuple(config_files) + (paste_file,)),
-    )
+        wsgi=_wsgi_settings(conf), sockets=_socket_settings(conf),
+        config_files=tuple(config_files), warnings=warnings,
+        sources=source_files.SourceFiles(tuple(config_files) + (paste_file,)))
+
+
+def _require(config_files):
+    if not config_files:
+        raise ConfigError(
+            "no config file: none was given with --config-file or "
+            "--config-dir, and there is no service-api.conf in "
+            "~/.service-api/, ~/, /etc/service-api/ or /etc/")
+
+
+def _wsgi_settings(conf):
+    return WsgiSettings(
+        pool_size=_option(conf, "wsgi_default_pool_size"),
+        max_header_line=_option(conf, "max_header_line"),
+        keep_alive=_option(conf, "wsgi_keep_alive"),
+        client_socket_timeout=_option(conf, "client_socket_timeout"),
+        log_format=_log_format(conf))
+
+
+def _socket_settings(conf):
+    return SocketSettings(backlog=_option(conf, "backlog"),
+                          tcp_keepidle=_option(conf, "tcp_keepidle"))
 
 
 def _sections(config_files):

@@ -41,12 +41,7 @@ class FixedLengthBody:
         return not self.left
 
     def received(self, data, start, most, line=False):
-        end = start + min(self.left, most)
-        if line:
-            newline = data.find(b"\n", start, end)
-            if newline >= 0:
-                end = newline + 1
-        body = data[start:end]
+        body = _piece(data, start, min(self.left, most), line)
         self.left -= len(body)
         return len(body), body
 
@@ -111,12 +106,7 @@ class ChunkedBody:
         return len(line)
 
     def _data(self, data, start, most, line):
-        end = start + min(self._chunk_left, most)
-        if line:
-            newline = data.find(b"\n", start, end)
-            if newline >= 0:
-                end = newline + 1
-        body = data[start:end]
+        body = _piece(data, start, min(self._chunk_left, most), line)
         self._chunk_left -= len(body)
         if not self._chunk_left:
             self._next = ChunkedBody._data_end
@@ -152,6 +142,16 @@ class ChunkedBody:
         self._trailer_count += 1
         if FIELD_LINE_RE.fullmatch(line.decode("latin-1")) is None:
             self._trailer_malformed = True
+
+
+def _piece(data, start, size, line):
+    """Up to `size` bytes of `data` from `start`; with `line`, none past the first newline."""
+    end = start + size
+    if line:
+        newline = data.find(b"\n", start, end)
+        if newline >= 0:
+            end = newline + 1
+    return data[start:end]
 
 
 def _line(data, start, limit):

@@ -15,7 +15,8 @@ import urllib.parse
 
 from service import memo
 
-# What eventlet.wsgi's Server.get_environ() gives every request, besides wsgi.errors.
+# What eventlet.wsgi's Server.get_environ() gives every request, besides
+# wsgi.errors: request_environ() sets that to sys.stderr as it is then.
 _SERVER_ENVIRON = {
     "wsgi.version": (1, 0),
     "wsgi.multithread": True,
@@ -31,7 +32,7 @@ MAX_REMEMBERED_KEYS = 1024
 
 def server_environ(https=False):
     """What every request of a server starts with."""
-    environ = {"wsgi.errors": sys.stderr, **_SERVER_ENVIRON}
+    environ = dict(_SERVER_ENVIRON)
     if https:
         environ.update(_HTTPS_ENVIRON)
     return environ

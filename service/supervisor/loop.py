@@ -254,8 +254,8 @@ class Supervisor:
                 for app in plan.apps}
 
     def _close_sockets(self, action):
-        # A key may be closed already: a build failure reported during a
-        # stop abandons a generation whose sockets the stop closed.
+        # The fleet closes each key once; a supervisor must not fall over
+        # if it ever asked twice.
         sockets.close_all(filter(None, (self._sockets.pop(key, None)
                                         for key in action.keys)))
 

@@ -16,6 +16,7 @@ from typing import Callable, Optional, Union
 
 from service.http import body as framing
 from service.http import head as http11
+from service.http import response as http_response
 from service.worker import green
 from service.worker.socket_reader import SocketReader
 
@@ -95,8 +96,7 @@ class RequestBody:
     def set_hundred_continue_response_headers(self, headers,
                                               capitalize_response_headers=True):
         if capitalize_response_headers:
-            headers = [("-".join(part.capitalize() for part in name.split("-")), value)
-                       for name, value in headers]
+            headers = http_response.capitalized(headers)
         self._continue_headers = headers
 
     def send_hundred_continue_response(self):

@@ -106,3 +106,37 @@ def test_green_is_the_only_module_that_imports_eventlet_or_greenlet():
                     if any(module.split(".")[0] in ("eventlet", "greenlet") for module in modules):
                         importers.add(os.path.relpath(path, os.path.dirname(root)))
     assert importers == {os.path.join("service", "worker", "green.py")}
+
+
+# A worker's start as far as green_the_process(): the supervisor's imports
+# and logging, then the patch. It freezes what is there (the collector no
+# longer looks at it, so eventlet's own look for locks it could not green
+# sees none of it): here, the look made after unfreezing finds none either.
+_PATCHED_WORKER = """
+import gc, threading, warnings
+warnings.simplefilter("ignore")
+from oslo_config import cfg
+from service import conf as service_conf, logs
+import service.cmd.api
+conf = cfg.ConfigOpts()
+service_conf.parse_args(conf, [])
+logs.setup(conf)
+native_rlock = type(threading.RLock())
+from service.worker import green
+green.green_the_process()
+frozen = gc.get_freeze_count()
+after = [object()]
+gc.unfreeze()
+print(frozen, sum(isinstance(o, native_rlock) for o in gc.get_objects()),
+      gc.is_tracked(after))
+"""
+
+
+def test_the_patch_freezes_what_came_before_it_and_leaves_no_native_lock():
+    result = subprocess.run([sys.executable, "-c", _PATCHED_WORKER],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    frozen, native_rlocks, later_collected = result.stdout.split()
+    assert int(frozen) > 10000
+    assert native_rlocks == "0"
+    assert later_collected == "True"

@@ -33,6 +33,10 @@ What the worker relies on, besides the names:
    with cancel(). trampoline(fileno, read=True) returns once readable,
    raises IOClosed if the descriptor is closed meanwhile, and lets out an
    exception thrown into the waiting green thread (greenlet.throw).
+   hub.switch() suspends the calling green thread until something
+   switches to it, and returns what that passed. A greenlet whose parent
+   is hub.greenlet goes back to the hub when its run ends; an exception
+   it lets out is reported by the hub, which runs on.
 6. A GreenSocket's .fd is the non-blocking socket underneath it.
 7. pyOpenSSL's ZeroReturnError (a stand-in class when pyOpenSSL is
    absent) is reachable as eventlet.greenio.SSL.ZeroReturnError, and
@@ -137,6 +141,20 @@ def _no_green_thread_to_tell(exc):
 def call_later(seconds, function, *args):
     """Have the hub call function(*args) in `seconds`; returns a timer with cancel() (5)."""
     return hubs.get_hub().schedule_call_global(seconds, function, *args)
+
+
+def new_green_thread(run):
+    """A bare green thread: run(value) starts at its first switch(value), and it returns to the hub when done (5).
+
+    No GreenThread around it: no Event, no links (service.worker.runners
+    keeps its own).
+    """
+    return greenlet.greenlet(run, parent=hubs.get_hub().greenlet)
+
+
+def wait_for_switch():
+    """Suspend this green thread until something switches to it; returns what it was given (5)."""
+    return hubs.get_hub().switch()
 
 
 def expect_already_handled():

@@ -42,6 +42,10 @@ What the worker relies on, besides the names:
    absent) is reachable as eventlet.greenio.SSL.ZeroReturnError, and
    ChunkReadError (what eventlet's own wsgi.input raises on a broken
    chunked body, which swift catches) as eventlet.wsgi.ChunkReadError.
+8. eventlet.green.threading.current_thread() gives a green thread that
+   has a link(callback) method a Thread-like wrapper of its own (its name
+   GreenThread-N), and calls link() to drop that wrapper when the green
+   thread ends.
 
 Imported only in workers, after the fork.
 """
@@ -146,10 +150,36 @@ def call_later(seconds, function, *args):
 def new_green_thread(run):
     """A bare green thread: run(value) starts at its first switch(value), and it returns to the hub when done (5).
 
-    No GreenThread around it: no Event, no links (service.worker.runners
-    keeps its own).
+    No GreenThread around it: no Event, no result (service.worker.runners
+    keeps its own books).
     """
-    return greenlet.greenlet(run, parent=hubs.get_hub().greenlet)
+    return _BareGreenThread(run, hubs.get_hub().greenlet)
+
+
+class _BareGreenThread(greenlet.greenlet):
+    """A greenlet with link(), which is all a GreenThread offers that eventlet's threading asks for (8).
+
+    eventlet.green.threading.current_thread() wraps a green thread that has
+    link() once, names it GreenThread-N, and links the wrapper's removal to
+    its end; for a greenlet without link() it looks through every thread at
+    each call and answers MainThread. Apps' log lines that show the thread
+    name see a green thread's name either way.
+    """
+
+    def __init__(self, target, parent):
+        super().__init__(parent=parent)
+        self._target = target
+        self._links = []
+
+    def run(self, value):
+        try:
+            return self._target(value)
+        finally:
+            for callback, args in self._links:
+                callback(self, *args)
+
+    def link(self, callback, *args):
+        self._links.append((callback, args))
 
 
 def wait_for_switch():

@@ -18,13 +18,11 @@ from service.worker import client_sockets
 from service.worker import connection
 from service.worker import green
 from service.worker import idle
+from service.worker import runners
 from service.worker.drain import Connections
 
 LOG = logging.getLogger(__name__)
 
-# Open connections per worker are bounded by file descriptors, not by a pool:
-# wsgi_default_pool_size bounds requests in progress instead.
-MAX_CONNECTIONS = 1 << 20
 
 # A socket bound to one of these accepts connections to any local address.
 _WILDCARD_HOSTS = {"", "0.0.0.0", "::"}
@@ -101,7 +99,10 @@ class AppServer:
         self.connections = Connections(settings.pool_size, seat)
         socket_timeout = settings.client_socket_timeout or None
         self.listener = Listener(sock, self.connections, seat, socket_timeout, tls_context)
-        self.pool = green.Pool(MAX_CONNECTIONS)
+        # Open connections per worker are bounded by file descriptors, not by
+        # the pool: wsgi_default_pool_size bounds requests in progress, and
+        # as many green threads stay ready for new connections.
+        self.pool = runners.Runners(max_idle=settings.pool_size)
         self.access_log = access_lines.AccessLog(
             settings.log_format, defer=_after_ready_green_threads)
         logs.call_before_each_record(_in_this_thread_only(self.access_log.flush))

@@ -153,9 +153,7 @@ class Exchange:
                              and green.already_handled()):
             self.keep_alive = False
             return
-        if pending:
-            write(b"".join(pending))
-        self.response.end()
+        self.response.end(b"".join(pending))
 
     def _fail(self):
         self._log_failure()

@@ -33,11 +33,19 @@ What the worker relies on, besides the names:
    with cancel(). trampoline(fileno, read=True) returns once readable,
    raises IOClosed if the descriptor is closed meanwhile, and lets out an
    exception thrown into the waiting green thread (greenlet.throw).
+   hub.switch() suspends the calling green thread until something
+   switches to it, and returns what that passed. A greenlet whose parent
+   is hub.greenlet goes back to the hub when its run ends; an exception
+   it lets out is reported by the hub, which runs on.
 6. A GreenSocket's .fd is the non-blocking socket underneath it.
 7. pyOpenSSL's ZeroReturnError (a stand-in class when pyOpenSSL is
    absent) is reachable as eventlet.greenio.SSL.ZeroReturnError, and
    ChunkReadError (what eventlet's own wsgi.input raises on a broken
    chunked body, which swift catches) as eventlet.wsgi.ChunkReadError.
+8. eventlet.green.threading.current_thread() gives a green thread that
+   has a link(callback) method a Thread-like wrapper of its own (its name
+   GreenThread-N), and calls link() to drop that wrapper when the green
+   thread ends.
 
 Imported only in workers, after the fork.
 """
@@ -145,6 +153,46 @@ def _no_green_thread_to_tell(exc):
 def call_later(seconds, function, *args):
     """Have the hub call function(*args) in `seconds`; returns a timer with cancel() (5)."""
     return hubs.get_hub().schedule_call_global(seconds, function, *args)
+
+
+def new_green_thread(run):
+    """A bare green thread: run(value) starts at its first switch(value), and it returns to the hub when done (5).
+
+    No GreenThread around it: no Event, no result (service.worker.runners
+    keeps its own books).
+    """
+    return _BareGreenThread(run, hubs.get_hub().greenlet)
+
+
+class _BareGreenThread(greenlet.greenlet):
+    """A greenlet with link(), which is all a GreenThread offers that eventlet's threading asks for (8).
+
+    eventlet.green.threading.current_thread() wraps a green thread that has
+    link() once, names it GreenThread-N, and links the wrapper's removal to
+    its end; for a greenlet without link() it looks through every thread at
+    each call and answers MainThread. Apps' log lines that show the thread
+    name see a green thread's name either way.
+    """
+
+    def __init__(self, target, parent):
+        super().__init__(parent=parent)
+        self._target = target
+        self._links = []
+
+    def run(self, value):
+        try:
+            return self._target(value)
+        finally:
+            for callback, args in self._links:
+                callback(self, *args)
+
+    def link(self, callback, *args):
+        self._links.append((callback, args))
+
+
+def wait_for_switch():
+    """Suspend this green thread until something switches to it; returns what it was given (5)."""
+    return hubs.get_hub().switch()
 
 
 def expect_already_handled():

@@ -3,7 +3,8 @@
 It sends; it never decides. What it learns (the head's keep-alive-or-close,
 a body past or short of its Content-Length) it keeps for the exchange,
 which decides what becomes of the connection. The head goes out with the
-first piece of body, in one send.
+first piece of body, and the last piece with the end of the body, in one
+send each.
 
 Imported only in workers, after the fork.
 """
@@ -64,11 +65,22 @@ class Response:
             return  # an empty chunk would end a chunked body
         self._sent(out)
 
-    def end(self):
-        """Send the head if it has not gone yet, and end a chunked body."""
-        if self.head is None:
-            self.write(b"")
-        self._sent(self.head.body.end())
+    def end(self, data=b""):
+        """Send `data`, the body's last piece, with what ends the body (and the head if it has not gone): in one send.
+
+        A chunked body's last chunk then shares its send (a system call, and
+        a packet) with the last piece of body.
+        """
+        if not self.headers_set:
+            raise AssertionError("write() before start_response()")
+        head = self.head
+        if head is None:
+            head = self._make_head()
+            out = head.data + head.body.frame(data)
+            self.head = head
+        else:
+            out = head.body.frame(data)
+        self._sent(out + head.body.end())
 
     def _make_head(self):
         status, headers = self.headers_set

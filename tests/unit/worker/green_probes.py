@@ -321,6 +321,61 @@ def select_readable_waits_for_one_of_several():
 
 
 @probe
+def a_bare_green_thread_waits_for_switches_and_goes_back_to_the_hub():
+    got = []
+
+    def run(value):
+        got.append(value)
+        got.append(green.wait_for_switch())
+        if got[-1] == "fail":
+            raise ValueError("reported by the hub")
+
+    thread = green.new_green_thread(run)
+    green.call_later(0, thread.switch, "first")
+    green.sleep(0)
+    assert got == ["first"] and not thread.dead, got
+    green.call_later(0, thread.switch, "second")
+    green.sleep(0)
+    assert got == ["first", "second"] and thread.dead, got
+    # An exception it lets out goes to the hub, which reports it and runs on.
+    thread = green.new_green_thread(run)
+    green.call_later(0, thread.switch, "x")
+    green.sleep(0)
+    stderr, sys.stderr = sys.stderr, io.StringIO()
+    try:
+        green.call_later(0, thread.switch, "fail")
+        green.sleep(0)
+        printed = sys.stderr.getvalue()
+    finally:
+        sys.stderr = stderr
+    assert thread.dead and "reported by the hub" in printed, printed
+    green.sleep(0.001)  # the hub still runs
+
+
+@probe
+def a_bare_green_thread_has_a_thread_name_of_its_own_until_it_ends():
+    from eventlet.green import threading as green_threading
+    names = []
+    ended = []
+
+    def run(value):
+        names.append(green_threading.current_thread().name)
+        names.append(green_threading.current_thread().name)
+        green.wait_for_switch()
+
+    thread = green.new_green_thread(run)
+    thread.link(lambda ended_thread: ended.append(ended_thread))
+    green.call_later(0, thread.switch, None)
+    green.sleep(0)
+    green.call_later(0, thread.switch, "end")
+    green.sleep(0)
+    # Its own name, the same at every call (not MainThread), and its links
+    # called when it ended.
+    assert names[0] == names[1] and names[0].startswith("GreenThread-"), names
+    assert thread.dead and ended == [thread], ended
+
+
+@probe
 def green_the_process_patches_it_and_keeps_a_context_per_green_thread():
     from eventlet import patcher
     from oslo_context import context

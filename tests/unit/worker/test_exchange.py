@@ -252,8 +252,8 @@ def test_small_pieces_go_out_together():
         return iter([b"a"] * 10)
 
     keeps, client, _ = exchange(pieces, GET)
-    assert keeps and len(client.sent) == 2  # head with the body, then the last chunk
-    assert client.sent[0].endswith(b"a\r\naaaaaaaaaa\r\n")
+    assert keeps and len(client.sent) == 1  # the head, the body and the last chunk
+    assert client.sent[0].endswith(b"a\r\naaaaaaaaaa\r\n0\r\n\r\n")
 
 
 @pytest.mark.parametrize("error", [BrokenPipeError(32, "gone"), TimeoutError("timed out")])

@@ -38,6 +38,22 @@ def test_an_empty_write_sends_nothing_once_the_head_is_out():
     assert sent[1:] == [b"0\r\n\r\n"]  # the last chunk only
 
 
+def test_the_last_piece_goes_out_with_the_end_of_the_body():
+    response, sent = response_to()
+    write = response.start_response("200 OK", [])
+    write(b"first")
+    response.end(b"last")
+    assert sent[1:] == [b"4\r\nlast\r\n0\r\n\r\n"]
+    response, sent = response_to()
+    response.start_response("200 OK", [])
+    response.end(b"all")
+    assert len(sent) == 1 and sent[0] == response.head.data + b"3\r\nall\r\n0\r\n\r\n"
+    response, sent = response_to()
+    response.start_response("200 OK", [("Content-Length", "3")])
+    response.end(b"all")
+    assert sent == [response.head.data + b"all"] and response.length == len(sent[0])
+
+
 def test_end_sends_a_head_that_has_not_gone():
     response, sent = response_to(keep_alive=False)
     response.start_response("204 No Content", [])

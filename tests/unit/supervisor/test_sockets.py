@@ -22,6 +22,17 @@ def test_bind_listens_without_reuseport():
         sock.close()
 
 
+def test_accepted_connections_send_without_delay():
+    sock = sockets.bind(AppPlan("a", "127.0.0.1", 0, 1), SETTINGS)
+    try:
+        client = socket.create_connection(sock.getsockname(), timeout=5)
+        accepted, _ = sock.accept()
+        with client, accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        sock.close()
+
+
 def test_port_in_use_names_the_app_and_the_cause():
     busy = sockets.bind(AppPlan("first", "127.0.0.1", 0, 1), SETTINGS)
     try:

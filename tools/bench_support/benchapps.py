@@ -5,12 +5,16 @@ Every response names the worker process that produced it (X-Pid), which is
 how the benchmark sees requests spread over a server's workers.
 """
 
+import json
 import os
+import socket
 import time
 import uuid
 
 HELLO = b"Hello, World!\n"
 READ_CHUNK = 65536
+BACKEND_REQUEST = b"GET\n"
+SERVERS_IN_LIST = 4
 
 
 def _headers(length, extra=()):
@@ -93,3 +97,68 @@ def header_filter_factory(global_conf, name="bench", **local_conf):
             return app(environ, start)
         return header
     return make_filter
+
+
+def backend_call_factory(global_conf, **local_conf):
+    """paste.app_factory: each request waits for the bench's backend (20 ms), as an API that calls a service.
+
+    Plain blocking socket calls: a server with one thread per worker
+    waits here; under eventlet's monkey_patch the socket is green and the
+    worker serves other requests meanwhile. One connection per request, as
+    a client without a pool opens; the backend answers and closes.
+    """
+    host, port = os.environ["BENCH_BACKEND"].rsplit(":", 1)
+    address = (host, int(port))
+
+    def io20ms(environ, start_response):
+        answer = _call_backend(address)
+        start_response("200 OK", _headers(len(answer)))
+        return [answer]
+    return io20ms
+
+
+def _call_backend(address):
+    with socket.create_connection(address, timeout=30) as conn:
+        conn.sendall(BACKEND_REQUEST)
+        answer = b""
+        while True:
+            chunk = conn.recv(READ_CHUNK)
+            if not chunk:
+                return answer
+            answer += chunk
+
+
+def servers_factory(global_conf, **local_conf):
+    """paste.app_factory: a WebOb app answering with a ~2 KiB JSON server list, as nova's API does.
+
+    The document is serialised for every request, as an API does with data
+    that it just read; the request id comes from oslo.middleware's filter.
+    """
+    import webob
+    import webob.dec
+
+    @webob.dec.wsgify
+    def servers(request):
+        document = {"servers": [_server(i) for i in range(SERVERS_IN_LIST)],
+                    "request_id": request.environ.get("openstack.request_id"),
+                    "scheme": request.scheme}
+        response = webob.Response(body=json.dumps(document).encode(),
+                                  content_type="application/json",
+                                  charset=None)
+        response.headers["X-Pid"] = str(os.getpid())
+        return response
+    return servers
+
+
+def _server(index):
+    uid = f"6f0e2c1a-0b7d-4c59-9d0e-{index:012d}"
+    return {"id": uid, "name": f"bench-server-{index}", "status": "ACTIVE",
+            "tenant_id": "4f6a1c0e9b7d4e2f8a3b5c6d7e8f9a0b",
+            "created": "2026-11-29T19:00:00Z",
+            "links": [{"rel": "self",
+                       "href": f"http://127.0.0.1/v2.1/servers/{uid}"},
+                      {"rel": "bookmark",
+                       "href": f"http://127.0.0.1/servers/{uid}"}],
+            "flavor": {"id": "1", "links": []},
+            "addresses": {"private": [{"addr": f"10.0.0.{index + 10}",
+                                       "version": 4}]}}

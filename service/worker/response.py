@@ -52,18 +52,9 @@ class Response:
 
     def write(self, data):
         """The write() callable of start_response, and the body's way out."""
-        if not self.headers_set:
-            raise AssertionError("write() before start_response()")
-        head = self.head
-        if head is None:
-            head = self._make_head()
-            out = head.data + head.body.frame(data)
-            self.head = head
-        elif data:
-            out = head.body.frame(data)
-        else:
+        if self.head is not None and not data:
             return  # an empty chunk would end a chunked body
-        self._sent(out)
+        self._sent(self._framed(data))
 
     def end(self, data=b""):
         """Send `data`, the body's last piece, with what ends the body (and the head if it has not gone): in one send.
@@ -71,16 +62,19 @@ class Response:
         A chunked body's last chunk then shares its send (a system call, and
         a packet) with the last piece of body.
         """
+        out = self._framed(data)
+        self._sent(out + self.head.body.end())
+
+    def _framed(self, data):
+        """`data` framed for the body, after the head when the head has not gone yet."""
         if not self.headers_set:
             raise AssertionError("write() before start_response()")
-        head = self.head
-        if head is None:
+        if self.head is None:
             head = self._make_head()
             out = head.data + head.body.frame(data)
             self.head = head
-        else:
-            out = head.body.frame(data)
-        self._sent(out + head.body.end())
+            return out
+        return self.head.body.frame(data)
 
     def _make_head(self):
         status, headers = self.headers_set

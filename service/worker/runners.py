@@ -7,11 +7,17 @@ it ends (an mmap and a munmap per connection). With connections that carry
 one request each, that is a large share of what a request costs. A
 runner here serves a connection, then waits, parked, for the next one.
 
-A runner serving several connections in turn is what a green thread
-serving a keep-alive connection already is: several requests in turn. An
-app sees nothing new: green thread locals outlive a request either way
-(the worker clears the request context after each request), and a late
-wake-up meant for an earlier wait meets a later one either way.
+What an app sees of this: each connection starts in a fresh contextvars
+context, as it did in a new green thread, and a finished connection's
+objects are let go. What a runner keeps from one connection to the next
+is what an OS thread of uWSGI, mod_wsgi or gunicorn gthread keeps from one
+request to the next, often another client's: the values in thread locals
+(eventlet's green threading.local; the worker clears oslo.context's
+request context after every request), the thread's name, and an eventlet
+Timeout that an app started and never cancelled, which may fire in a
+later connection's request instead of into a finished green thread. A
+keep-alive connection's green thread always kept these from one request
+to the next.
 
 Rules:
 1. spawn(function, *args) runs function(*args) once the hub gets to it,
@@ -27,6 +33,8 @@ Rules:
 
 Imported only in workers, after the fork.
 """
+
+import contextvars
 
 from service.worker import green
 
@@ -109,8 +117,13 @@ class Job:
 
     def run(self):
         try:
-            self._function(*self._args)
+            contextvars.Context().run(self._function, *self._args)
         finally:
-            if self._linked is not None:
-                callback, args = self._linked
+            linked = self._linked
+            # eventlet.wsgi.server keeps the job for its connection's
+            # clean-up only: what the job held (the socket, the connection's
+            # state) goes with the connection.
+            self._function = self._args = self._linked = None
+            if linked is not None:
+                callback, args = linked
                 callback(self, *args)

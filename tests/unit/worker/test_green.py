@@ -125,10 +125,18 @@ native_rlock = type(threading.RLock())
 from service.worker import green
 green.green_the_process()
 frozen = gc.get_freeze_count()
-after = [object()]
+import weakref
+class Cycle:
+    pass
+later = Cycle()
+later.me = later
+gone = weakref.ref(later)
+del later
+gc.collect()
+later_collected = gone() is None
 gc.unfreeze()
 print(frozen, sum(isinstance(o, native_rlock) for o in gc.get_objects()),
-      gc.is_tracked(after))
+      later_collected)
 """
 
 

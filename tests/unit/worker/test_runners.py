@@ -1,7 +1,10 @@
 """service.worker.runners: the pool whose green threads serve one connection after another, with this process's hub."""
 
+import contextvars
+import gc
 import io
 import sys
+import weakref
 
 import pytest
 
@@ -105,3 +108,42 @@ def test_a_parked_runner_ignores_stray_wake_ups_and_exceptions(stray):
     pool.spawn(lambda: done.append(green.current_green_thread()))
     settle()
     assert done == [runner]
+
+
+REQUEST_USER = contextvars.ContextVar("request_user", default=None)
+
+
+def test_each_connection_starts_in_a_fresh_context_on_a_reused_runner():
+    pool = runners.Runners(max_idle=4)
+    seen = []
+
+    def connection(user):
+        seen.append((green.current_green_thread(), REQUEST_USER.get()))
+        REQUEST_USER.set(user)
+        green.sleep(0)  # other green threads run meanwhile, in their own contexts
+        seen.append((green.current_green_thread(), REQUEST_USER.get()))
+
+    pool.spawn(connection, "alice")
+    settle()
+    pool.spawn(connection, "bob")
+    settle()
+    [(first, none_before), (_, alice), (second, none_again), (_, bob)] = seen
+    assert first is second  # the same runner served both
+    assert (none_before, alice, none_again, bob) == (None, "alice", None, "bob")
+    assert REQUEST_USER.get() is None
+
+
+def test_a_parked_runner_holds_nothing_of_the_connection_it_served():
+    pool = runners.Runners(max_idle=4)
+
+    class ConnectionState:
+        pass
+
+    state = ConnectionState()
+    gone = weakref.ref(state)
+    job = pool.spawn(lambda state: None, state)
+    job.link(lambda handle, state: None, state)
+    del state
+    settle()
+    gc.collect()
+    assert len(pool._idle) == 1 and gone() is None

@@ -74,7 +74,6 @@ spawn = eventlet.spawn
 spawn_n = eventlet.spawn_n
 Event = event.Event
 Semaphore = semaphore.Semaphore
-Pool = eventlet.GreenPool
 Timeout = eventlet.Timeout
 current_green_thread = greenlet.getcurrent
 # The id of the OS thread running (not of the green thread).

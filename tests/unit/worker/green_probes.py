@@ -23,6 +23,7 @@ with warnings.catch_warnings():
     from eventlet import greenio
 
 from service.worker import green
+from service.worker import runners
 
 PROBES = {}
 WAIT = 5.0
@@ -72,9 +73,12 @@ class Log:
 
 
 def serving(handle, pool=None):
-    """(listener, the server's green thread, its pool, its log) of green.serve() running `handle`."""
+    """(listener, the server's green thread, its pool, its log) of green.serve() running `handle`.
+
+    The pool is the worker's own (runners), as eventlet.wsgi.server gets it.
+    """
     listener, log = Listener(), Log()
-    pool = pool or green.Pool(10)
+    pool = pool or runners.Runners(max_idle=10)
     server = green.spawn(green.serve, listener, handle, pool, log)
     green.sleep(0)
     return listener, server, pool, log

@@ -55,14 +55,14 @@ def test_the_server_takes_the_arguments_serve_gives_it():
 
 
 @pytest.mark.parametrize("name", [
-    "sleep", "spawn", "spawn_n", "monkey_patch", "GreenPool", "Timeout"])
+    "sleep", "spawn", "spawn_n", "monkey_patch", "Timeout"])
 def test_eventlet_names(name):
     assert callable(getattr(eventlet, name))
 
 
 def test_the_names_green_takes_as_they_are():
     assert green.sleep is eventlet.sleep and green.spawn is eventlet.spawn
-    assert green.Pool is eventlet.GreenPool and green.Timeout is eventlet.Timeout
+    assert green.Timeout is eventlet.Timeout
     assert issubclass(green.Timeout, BaseException) and not issubclass(green.Timeout, Exception)
     assert callable(green.Event) and callable(green.Semaphore)
     assert callable(green.current_green_thread) and callable(green.native_thread_id)

@@ -23,9 +23,10 @@ Rule 3: the errors, and which one wins when several apply, are those the
 line-by-line reader of service.http.head gives (its limits, its messages).
 """
 
+from service.http.grammar import FIELD_LINE_RE
 from service.http.head import (
-    FIELD_LINE_RE, MAX_CHUNK_LINE_BYTES, TRAILER_LIMITS, BadRequest,
-    FieldsTooLarge, check_chunk_data_end, parse_chunk_line)
+    MAX_CHUNK_LINE_BYTES, TRAILER_LIMITS, BadRequest, FieldsTooLarge,
+    check_chunk_data_end, parse_chunk_line)
 
 
 class FixedLengthBody:

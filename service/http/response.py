@@ -24,7 +24,7 @@ import re
 import wsgiref.handlers
 
 from service import memo
-from service.http.head import TOKEN
+from service.http.grammar import TOKEN
 
 VERSION = "HTTP/1.1"
 LAST_CHUNK = b"0\r\n\r\n"

@@ -424,3 +424,34 @@ def test_whole_head_limits_are_those_of_the_line_reader():
     for limit in (25, 26, 27):
         assert (_outcome(http11.parse_whole_head, data, limit)
                 == _outcome(http11.parse_request, data, http11.HeadLimits(), limit))
+
+
+@pytest.mark.parametrize("data", [
+    b"", b"GET", b"GET / HTTP/1.1\r\n", b"GET / HTTP/1.1\r\nHost: x\r\n",
+    b"GET / HTTP/1.1\r\nHost: x\r\n\r", b"\r\n", b"\r\nGET / HTTP/1.1\r\nHo",
+    # Field lines are judged once the head is whole, as when read from a socket.
+    b"GET / HTTP/1.1\r\nBad Field: x\r\n",
+])
+def test_a_head_cut_short_is_not_decided(data):
+    assert not http11.is_decided(data)
+
+
+@pytest.mark.parametrize("data", [
+    b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",                  # whole
+    b"GET / HTTP/1.1\r\nHost: x\r\n\r\nPOST / HT",        # whole, and more
+    b"GARBAGE\r\n",                                        # a refused line, rest to come
+    b"GET / HTTP/1.1\n",                                   # LF alone
+    b"GET / HTTP/2.0\r\n",                                 # 505
+    b"GET /" + b"a" * 9000,                                # too long, unfinished
+    b"GET / HTTP/1.1\r\nX: " + b"y" * 17000,               # a field line too long
+    b"\r\n\r\n\r\nGET / HTTP/1.1\r\n",                     # too many empty lines first
+])
+def test_a_head_that_is_whole_or_already_refused_is_decided(data):
+    assert http11.is_decided(data)
+
+
+def test_a_decided_head_reads_the_same_from_its_bytes_alone():
+    # What is_decided() says is decided, parse_request() decides, without more.
+    for data in (b"GARBAGE\r\n", b"GET / HTTP/2.0\r\n", b"GET / HTTP/1.1\r\nX: " + b"y" * 17000):
+        with pytest.raises(http11.HttpError):
+            http11.parse_request(data)

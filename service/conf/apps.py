@@ -21,6 +21,29 @@ OPTS = [
         help="Worker processes serving this app. Default: the number of "
              "CPUs."),
     cfg.StrOpt(
+        "worker_model",
+        default="eventlet",
+        choices=[
+            ("eventlet", "green threads: the worker monkey-patches the "
+                         "process with eventlet before the app is imported, "
+                         "and eventlet.wsgi-era apps (websockets, "
+                         "eventlet.Timeout) work as under eventlet.wsgi"),
+            ("threads", "native OS threads: the worker never imports "
+                        "eventlet or greenlet, for services that have left "
+                        "eventlet (nova's API since 2026.1)"),
+        ],
+        help="How a worker of this app serves requests at once. Both "
+             "models share the HTTP core, the limits, the access log, "
+             "reload and drain; an app may move between them on reload."),
+    cfg.IntOpt(
+        "threads",
+        default=16,
+        min=1,
+        help="With worker_model = threads: requests one worker serves at "
+             "the same time (its request threads). Idle keep-alive "
+             "connections hold no thread. With eventlet, "
+             "wsgi_default_pool_size sets this instead."),
+    cfg.StrOpt(
         "cert_file",
         help="PEM certificate (with its chain) this app presents. Setting "
              "it and key_file serves the app over HTTPS. A relative path "

@@ -27,6 +27,10 @@ class AppPlan:
     port: int
     workers: int
     tls: service_tls.TlsSettings = None
+    # How its workers serve: "eventlet" or "threads" (service.worker.model).
+    worker_model: str = "eventlet"
+    # Requests a threads-model worker serves at once.
+    threads: int = 16
 
     @property
     def address(self):
@@ -208,7 +212,9 @@ def _app_plan(conf, name, cpu_count):
     workers = _option(conf, "workers", name)
     return AppPlan(name=name, listen=_option(conf, "listen", name),
                    port=port, workers=workers or cpu_count,
-                   tls=_tls_settings(conf, name))
+                   tls=_tls_settings(conf, name),
+                   worker_model=_option(conf, "worker_model", name),
+                   threads=_option(conf, "threads", name))
 
 
 def _tls_settings(conf, name):

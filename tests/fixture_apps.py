@@ -161,3 +161,22 @@ def exit_handler_factory(global_conf, path, **local_conf):
 
     atexit.register(write_on_exit)
     return hello_factory(global_conf)
+
+
+def runtime_factory(global_conf, **local_conf):
+    """Answers with what the worker's process runs on: eventlet loaded, sockets patched, the request's thread."""
+    import json
+    import socket
+    import threading
+
+    def runtime(environ, start_response):
+        facts = {
+            "eventlet_modules": sorted(name for name in sys.modules
+                                       if name.split(".")[0] in ("eventlet", "greenlet")),
+            "socket_module": socket.socket.__module__,
+            "thread": threading.current_thread().name,
+            "multithread": environ["wsgi.multithread"],
+            "multiprocess": environ["wsgi.multiprocess"],
+        }
+        return _text(start_response, "200 OK", json.dumps(facts))
+    return runtime

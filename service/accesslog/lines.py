@@ -46,9 +46,15 @@ class AccessLog:
     before any other record of the worker is made (so lines stay in order;
     see service.logs.call_before_each_record), and when the worker stops.
     A line shows the time its request ended.
+
+    With `lock` instead (the threads model, where log() is called from
+    several threads at once), a line is written at once by the thread that
+    logs it, unless another thread is writing lines: that one takes it
+    along, and the thread that logged it goes on. Under load, the threads
+    never queue for the log file, and lines go out in batches all the same.
     """
 
-    def __init__(self, log_format, logger=LOGGER, defer=None):
+    def __init__(self, log_format, logger=LOGGER, defer=None, lock=None):
         self.log_format = log_format
         self.logger = logger
         self.shows_date = shows_field(log_format, "date_time")
@@ -57,6 +63,8 @@ class AccessLog:
         self._defer = defer
         self._pending = []
         self._flush_deferred = False
+        self._lock = lock
+        self._writing = False
 
     def log(self, protocol, status, length, seconds):
         if not self.logger.isEnabledFor(logging.INFO):
@@ -71,9 +79,12 @@ class AccessLog:
             self.flush()
             self._log_through_logging(self._text(line))
             return
+        if self._lock is not None:
+            self._write_with_others(line)
+            return
         pending = self._pending
         pending.append(line)
-        if self._defer is None or len(pending) >= MAX_PENDING_LINES:
+        if len(pending) >= MAX_PENDING_LINES:
             self.flush()
         elif not self._flush_deferred:
             self._flush_deferred = True
@@ -85,12 +96,40 @@ class AccessLog:
 
     def flush(self):
         """Write the lines waiting for a batch."""
+        if self._lock is not None:
+            self._write_with_others()
+            return
         lines = self._pending
         if not lines:
             return
         # Before writing: a record made meanwhile (logging's own error
         # report, say) calls flush again.
         self._pending = []
+        self._write(lines)
+
+    def _write_with_others(self, line=None):
+        """Add `line`; unless a thread is writing lines already, write them (and what comes meanwhile)."""
+        lock = self._lock
+        with lock:
+            if line is not None:
+                self._pending.append(line)
+            if self._writing:
+                return  # it takes this line along
+            self._writing = True
+        try:
+            while True:
+                with lock:
+                    lines, self._pending = self._pending, []
+                    if not lines:
+                        self._writing = False
+                        return
+                self._write(lines)
+        except BaseException:
+            with lock:
+                self._writing = False
+            raise
+
+    def _write(self, lines):
         texts = [(line[0], self._text(line)) for line in lines]
         if not self._direct.write(texts):
             # Logging's settings changed since these lines were made. This

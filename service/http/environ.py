@@ -30,11 +30,18 @@ _HTTPS_ENVIRON = {"wsgi.url_scheme": "https", "HTTPS": "on"}
 MAX_REMEMBERED_KEYS = 1024
 
 
-def server_environ(https=False):
-    """What every request of a server starts with."""
+def server_environ(https=False, multiprocess=False):
+    """What every request of a server starts with.
+
+    wsgi.multithread is true in both worker models (green threads and OS
+    threads both run requests at once); wsgi.multiprocess is true when the
+    app has more than one worker, as PEP 3333 defines it.
+    """
     environ = dict(_SERVER_ENVIRON)
     if https:
         environ.update(_HTTPS_ENVIRON)
+    if multiprocess:
+        environ["wsgi.multiprocess"] = True
     return environ
 
 

@@ -1,7 +1,7 @@
 """Before each accept, a worker ahead of its siblings on the accept board waits its turn, briefly.
 
 See service.accept_board for why. Worker side: the wait yields to the
-worker's other green threads.
+worker's other green threads or request threads.
 """
 
 import time

@@ -1,24 +1,25 @@
-"""Serving one app in a worker with eventlet.wsgi.server (through service.worker.green), and draining it on request.
+"""Serving one app in a worker, in its worker model, and draining it on request.
 
-Imported only in workers, after the fork: importing it imports eventlet.
+What every connection shares is set up here (Serving: the app, the HTTP
+limits, the access log, the environ's server keys), and the worker model's
+engine (service.worker.model) accepts and runs connections. The control
+loop waits for TERM, USR1 or the supervisor's death in the process's main
+thread, which both models leave free for it.
+
+Shared by both worker models; imported only in workers, after the fork.
 """
 
-import errno
 import logging
 import os
 import signal
 import ssl
 
 from service import logs
-from service.accesslog import lines as access_lines
 from service.http import environ as http_environ
 from service.http import head
-from service.worker import accept_turns
 from service.worker import client_sockets
 from service.worker import connection
-from service.worker import green
-from service.worker import idle
-from service.worker import runners
+from service.worker import model as worker_model
 from service.worker.drain import Connections
 
 LOG = logging.getLogger(__name__)
@@ -27,120 +28,57 @@ LOG = logging.getLogger(__name__)
 # A socket bound to one of these accepts connections to any local address.
 _WILDCARD_HOSTS = {"", "0.0.0.0", "::"}
 
-# accept() errors that concern one connection or a passing shortage, never
-# the listening socket.
-_ACCEPT_RETRY_ERRNOS = {errno.ECONNABORTED, errno.EPROTO, errno.EPERM}
-_ACCEPT_BACKOFF_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS,
-                          errno.ENOMEM}
-
-
-class StopAccepting(Exception):
-    """Thrown into the server's green thread, which waits in Listener.accept()."""
-
-
-class Listener:
-    """The listening socket as the server sees it: accept() until StopAccepting, then ServingEnded."""
-
-    def __init__(self, sock, connections, seat, socket_timeout, tls_context=None):
-        self._sock = green.listening(sock)
-        self._connections = connections
-        self._socket_timeout = socket_timeout
-        self._tls_context = tls_context
-        self._turns = accept_turns.Turns(seat, connections.held, green.sleep)
-        self.family = sock.family
-
-    def accept(self):
-        while True:
-            try:
-                self._turns.wait()
-                client, address = self._sock.accept()
-                self._connections.accepted()
-                return self._prepared(client), address
-            except StopAccepting:
-                break
-            except OSError as exc:
-                if exc.errno in _ACCEPT_BACKOFF_ERRNOS:
-                    LOG.error("Cannot accept connections: %s", exc.strerror)
-                    green.sleep(0.1)
-                elif exc.errno not in _ACCEPT_RETRY_ERRNOS:
-                    raise
-        self._stop()
-
-    def _stop(self):
-        # Only this worker's copy closes: the socket lives on in the
-        # supervisor and the app's other workers (and the next generation).
-        self._sock.close()
-        # NOTE: this green thread was thrown out of a wait, and the hub may
-        # still deliver that wake-up: wait() can return early, so re-check.
-        while not self._connections.drained.ready():
-            self._connections.drained.wait()
-        raise green.ServingEnded()
-
-    def _prepared(self, client):
-        if self._tls_context is not None:
-            # The handshake happens on the first read, in the connection's
-            # own green thread: a slow client never holds up accept().
-            client = self._tls_context.wrap_socket(
-                client, server_side=True, do_handshake_on_connect=False)
-        client.settimeout(self._socket_timeout)
-        return client
-
-    def getsockname(self):
-        return self._sock.getsockname()
-
-    def close(self):
-        self._sock.close()
-
 
 class AppServer:
     """One app on one listening socket until a stop signal or the supervisor's death."""
 
-    def __init__(self, app, sock, settings, tls_context, seat):
-        self.connections = Connections(settings.pool_size, seat)
+    def __init__(self, app, sock, app_plan, settings, tls_context, seat, model):
+        self.model = model
+        self.connections = Connections(seat, model)
+        concurrency = model.concurrency(app_plan, settings)
         socket_timeout = settings.client_socket_timeout or None
-        self.listener = Listener(sock, self.connections, seat, socket_timeout, tls_context)
-        # Open connections per worker are bounded by file descriptors, not by
-        # the pool: wsgi_default_pool_size bounds requests in progress, and
-        # as many green threads stay ready for new connections.
-        self.pool = runners.Runners(max_idle=settings.pool_size)
-        self.access_log = access_lines.AccessLog(
-            settings.log_format, defer=_after_ready_green_threads)
-        logs.call_before_each_record(_in_this_thread_only(self.access_log.flush))
+        self.engine = model.engine(sock, self.connections, self._serve_connection,
+                                   worker_model.EngineSettings(
+                                       app_name=app_plan.name, seat=seat,
+                                       tls_context=tls_context,
+                                       socket_timeout=socket_timeout,
+                                       idle_timeout=settings.client_socket_timeout,
+                                       concurrency=concurrency))
+        self.access_log = model.access_log(settings.log_format)
         logs.own().cache_timestamps()
         logs.skip_thread_names()
         self.serving = connection.Serving(
             app=app, connections=self.connections,
             head_limits=head.HeadLimits.for_max_header_line(settings.max_header_line),
             access_log=self.access_log,
-            server_environ=_server_environ(https=tls_context is not None),
+            server_environ=_server_environ(https=tls_context is not None,
+                                           multiprocess=app_plan.workers > 1),
             keep_alive=settings.keep_alive, socket_timeout=socket_timeout,
-            server_address=_fixed_local_address(self.listener),
-            # A TLS connection may hold decrypted bytes that its socket no
-            # longer shows as readable: it waits in its green thread.
-            parking=None if tls_context else idle.ParkingLot(
-                self._resume, self.connections, settings.client_socket_timeout))
+            model=model, waiting=self.engine.waiting,
+            request_slots=model.request_slots(concurrency),
+            server_address=_fixed_local_address(sock))
 
     def serve(self, lifeline_fd):
         signals_r = _catch_signals()
         self.connections.accepting()
-        server_thread = green.spawn(green.serve, self.listener, self._serve_connection,
-                                    self.pool, LOG)
+        self.engine.start()
         try:
             self._wait_for_stop(signals_r, lifeline_fd)
-            server_thread.kill(StopAccepting())
+            self.engine.stop_accepting()
             self.connections.drain()
-            try:
-                server_thread.wait()
-            except StopAccepting:
-                pass  # stopped before it ever accepted
+            self.engine.finish()
         finally:
             self.access_log.flush()
 
-    def _serve_connection(self, sock, client_address):
-        """Serve one accepted (or resumed) connection, in its own green thread; close it unless parked."""
+    def _serve_connection(self, sock, client_address, reader=None):
+        """Serve one accepted (or resumed) connection, in its own unit of the model; close it unless parked.
+
+        `reader` holds what a parked connection received before it parked.
+        """
         parked = False
         try:
-            parked = connection.Connection(sock, client_address, self.serving).serve()
+            parked = connection.Connection(sock, client_address, self.serving,
+                                           reader).serve()
         except ssl.SSLError as exc:
             # A failed handshake (plain HTTP on a TLS port, no client
             # certificate, an old TLS version) ends that connection only.
@@ -151,13 +89,9 @@ class AppServer:
             if not parked:
                 client_sockets.close(sock)
 
-    def _resume(self, sock, client_address):
-        """A parked connection spoke again: serve it in a green thread of its own (called in the hub)."""
-        self.pool.spawn(self._serve_connection, sock, client_address)
-
     def _wait_for_stop(self, signals_r, lifeline_fd):
         while True:
-            readable = green.select_readable([signals_r, lifeline_fd])
+            readable = self.model.select_readable([signals_r, lifeline_fd])
             if lifeline_fd in readable and not os.read(lifeline_fd, 1):
                 LOG.warning("The supervisor is gone: draining and exiting")
                 return
@@ -172,8 +106,8 @@ class AppServer:
                     return
 
 
-def _server_environ(https):
-    environ = http_environ.server_environ(https)
+def _server_environ(https, multiprocess):
+    environ = http_environ.server_environ(https, multiprocess)
     # eventlet.websocket calls it once it owns the connection, for eventlet's
     # stop; a drain here waits for it like any request in flight.
     environ["eventlet.set_idle"] = _nothing_to_record
@@ -184,29 +118,9 @@ def _nothing_to_record():
     pass
 
 
-def _after_ready_green_threads(callback):
-    """Have a green thread of its own call `callback()` once the green threads ready now have run.
-
-    Not the hub's own green thread: a log handler may do green I/O (a
-    syslog socket), which cannot wait from there.
-    """
-    green.spawn_n(callback)
-
-
-def _in_this_thread_only(callback):
-    """`callback`, doing nothing when called from another OS thread (eventlet's tpool)."""
-    this_thread = green.native_thread_id()
-
-    def in_this_thread():
-        if green.native_thread_id() == this_thread:
-            callback()
-
-    return in_this_thread
-
-
-def _fixed_local_address(listener):
+def _fixed_local_address(sock):
     """The address every accepted connection has as its own, or None when it varies."""
-    address = listener.getsockname()
+    address = sock.getsockname()
     if not isinstance(address, tuple) or address[0] in _WILDCARD_HOSTS:
         return None
     return address

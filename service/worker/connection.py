@@ -9,12 +9,14 @@ another request. A head it refuses is answered with a status line and a
 fixed message, then the connection closes: no exception text and no
 leftover bytes of a refused request are ever served.
 
-A keep-alive client that stays idle is handed to the parking lot
-(service.worker.idle), and the worker's Connections (service.worker.drain)
-always know which connections are idle, so that a drain can close those
-without cutting off a client that is already sending.
+How a connection waits for its next request is the worker model's (its
+engine's `waiting`): a green thread waits for a moment, then parks the
+connection; a request thread parks it at once (service.worker.model). The
+worker's Connections (service.worker.drain) always know which connections
+are idle, so that a drain can close those without cutting off a client
+that is already sending.
 
-Imported only in workers, after the fork.
+Shared by both worker models; imported only in workers, after the fork.
 """
 
 import dataclasses
@@ -29,8 +31,6 @@ from service.http import environ as http_environ
 from service.http import head as http11
 from service.http import response as http_response
 from service.worker import client_sockets
-from service.worker import green
-from service.worker import idle
 from service.worker.drain import Connections
 from service.worker.exchange import Exchange
 from service.worker.socket_reader import SocketReader
@@ -65,21 +65,26 @@ class Serving:
     keep_alive: bool
     # client_socket_timeout, None for none: how long a read may wait.
     socket_timeout: Optional[float]
+    # The worker model (service.worker.model), and its engine's way for a
+    # connection to wait for its next request: for_request(conn, first).
+    model: object
+    waiting: object
+    # Bounds the app calls in progress (the model's request_slots).
+    request_slots: object
     # The listening socket's (host, port) when every connection's local
     # address is that one (not a wildcard): no getsockname() per connection.
     server_address: Optional[tuple] = None
-    # None where connections never park (TLS).
-    parking: Optional[idle.ParkingLot] = None
 
 
 class Connection:
     """One client connection, from its first request to its close or its parking."""
 
-    def __init__(self, sock, client_address, serving: Serving):
+    def __init__(self, sock, client_address, serving: Serving, reader=None):
         self.sock = sock
         self.client_address = client_address
         self.serving = serving
-        self.reader = SocketReader(sock)
+        # A parked connection resumed with part of a head keeps its reader.
+        self.reader = reader or SocketReader(sock, serving.model.receive_now)
         client_sockets.ack_quickly(sock)
         # When this connection started waiting for its next request; None
         # while a request is being read or answered.
@@ -106,47 +111,17 @@ class Connection:
                 connections.closed(self)
 
     def _serve_requests(self):
+        waiting = self.serving.waiting
+        first = True
         while True:
+            if not waiting.for_request(self, first):
+                return True  # parked
             head = self._receive_head()
             if head is None or not Exchange(self, head).run():
                 return False
-            if not self._next_request_coming():
-                return True
+            first = False
 
     # Waiting for a request.
-
-    def _next_request_coming(self):
-        """Wait for a keep-alive client's next request; False once the connection is parked."""
-        lot = self.serving.parking
-        reader = self.reader
-        # NOTE: one yield per request, wherever the next one is: without
-        # it, one busy connection keeps every other one of this worker
-        # waiting. It comes before looking for the next request, because
-        # while the other connections run the client usually sends it:
-        # then no wait on the hub is needed (two epoll_ctl calls and the
-        # hub's bookkeeping per request).
-        green.sleep(0)
-        if lot is None or reader.buffered() or reader.receive_now():
-            return True
-        timeout = self.serving.socket_timeout
-        if ((timeout is not None and timeout <= idle.PARK_AFTER_SECONDS)
-                or self.serving.connections.draining):
-            return True  # the usual read: it times out, or the drain ends it
-        self.idle_since = time.monotonic()
-        return self._wait_or_park(lot)
-
-    def _wait_or_park(self, lot):
-        lot.watch(self)
-        try:
-            green.wait_readable(self.sock)
-        except idle.StillIdle:
-            if self.serving.connections.draining:
-                return True
-            lot.park(self.sock, self.client_address, self.idle_since)
-            return False
-        finally:
-            lot.unwatch(self)
-        return True
 
     def _request_arrived(self):
         """Wait for the first bytes of a request; False when the client closed or went silent."""
@@ -160,7 +135,7 @@ class Connection:
             LOG.debug("Closing connection from %s: silent for %ss",
                       self.client_address, self.serving.socket_timeout)
             return False
-        except green.TlsClosed:
+        except self.serving.model.TlsClosed:
             return False
         except OSError as exc:
             if exc.errno in _GONE_ERRNOS:
@@ -194,6 +169,13 @@ class Connection:
             self.headers = head
             self.requestline = head.request_line
         return head
+
+    def head_is_decided(self):
+        """Whether the buffered bytes hold a whole head, or enough of one to refuse it: reading it then never waits."""
+        reader = self.reader
+        limits = self.serving.head_limits
+        return (reader.whole_head(URL_LENGTH_LIMIT + limits.max_head_bytes) is not None
+                or http11.is_decided(reader.unread(), limits, URL_LENGTH_LIMIT))
 
     def _parse_head(self):
         """The head, in one piece when it came whole (it nearly always does), else line by line."""

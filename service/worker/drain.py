@@ -5,13 +5,16 @@ next response says `Connection: close` (the exchange asks `draining`), and
 an idle keep-alive connection gets a short grace to send one last request
 before it is closed, so that a client already sending is never cut off.
 
+Shared by both worker models (service.worker.model), whose primitives it
+uses: under threads, connections open and close in several OS threads at
+once, so the counts change under the model's lock.
+
 Imported only in workers, after the fork.
 """
 
 import time
 
 from service import accept_board
-from service.worker import green
 
 # During a drain, an idle keep-alive connection gets this long to send one
 # last request (answered with `Connection: close`) before it is closed: a
@@ -23,16 +26,16 @@ DRAIN_POLL_SECONDS = 0.05
 class Connections:
     """The worker's open client connections (served or parked), and the drain that ends them."""
 
-    def __init__(self, pool_size: int, seat: accept_board.Seat):
-        # Accepted, but their green thread has not started: drain waits for them too.
+    def __init__(self, seat: accept_board.Seat, model):
+        # Accepted (or resumed), but not yet served: drain waits for them too.
         self.starting = 0
         self.open = set()
         self.draining = False
-        self.request_slots = green.Semaphore(pool_size)
-        self.drained = green.Event()
         # Where this worker posts how many connections it holds, for its
         # siblings (service.accept_board).
         self._seat = seat
+        self._lock = model.lock()
+        self._sleep = model.sleep
 
     def held(self):
         return len(self.open) + self.starting
@@ -41,25 +44,30 @@ class Connections:
         self._seat.post(self.held())
 
     def accepted(self):
-        self.starting += 1
-        self._seat.post(self.held())
-
-    def opened(self, conn):
-        self.starting -= 1
-        self.open.add(conn)
-
-    def closed(self, conn):
-        self.open.discard(conn)
-        if not self.draining:
+        with self._lock:
+            self.starting += 1
             self._seat.post(self.held())
 
+    def opened(self, conn):
+        with self._lock:
+            self.starting -= 1
+            self.open.add(conn)
+
+    def closed(self, conn):
+        with self._lock:
+            self.open.discard(conn)
+            if not self.draining:
+                self._seat.post(self.held())
+
     def parked(self, parked):
-        self.open.add(parked)
+        with self._lock:
+            self.open.add(parked)
 
     def resumed(self, parked):
-        # Its Connection reports itself opened once its green thread runs.
-        self.open.discard(parked)
-        self.starting += 1
+        # Its Connection reports itself opened once it is served again.
+        with self._lock:
+            self.open.discard(parked)
+            self.starting += 1
 
     def drain(self):
         """Finish in-flight requests, close idle connections after a grace; return when none is left."""
@@ -73,5 +81,4 @@ class Connections:
                 if (idle_since is not None
                         and now - max(idle_since, started) >= IDLE_GRACE_SECONDS):
                     conn.close_if_idle()
-            green.sleep(DRAIN_POLL_SECONDS)
-        self.drained.send()
+            self._sleep(DRAIN_POLL_SECONDS)

@@ -29,9 +29,10 @@ import time
 import traceback
 from typing import TYPE_CHECKING
 
+from oslo_context import context as oslo_context
+
 from service.http import response as http_response
 from service.http.head import RequestHead
-from service.worker import green
 from service.worker.request_body import BadBody, RequestBody
 from service.worker.response import Response
 
@@ -59,7 +60,7 @@ class Exchange:
         # exchange knows so far (Rule 1).
         self.keep_alive = head.keep_alive
         self.body = RequestBody.for_head(head, conn.reader, conn.sock,
-                                         self._send_continue)
+                                         self.serving.model, self._send_continue)
         self.response = Response(conn.sock.sendall, head, self._may_keep_alive)
         # The app's answer went out otherwise: nothing more is written.
         self.answered = False
@@ -70,7 +71,7 @@ class Exchange:
         environ["wsgi.input"] = environ["eventlet.input"] = self.body
         environ["eventlet.posthooks"] = []
         try:
-            with self.serving.connections.request_slots:
+            with self.serving.request_slots:
                 self._respond(environ)
         except OSError as exc:
             if exc.errno not in _BROKEN_ERRNOS:
@@ -95,14 +96,15 @@ class Exchange:
     def _respond(self, environ):
         started = time.time()
         result = None
+        model = self.serving.model
         if "upgrade" in self.head.first:
-            green.expect_already_handled()
+            model.expect_raw_answer()
         try:
             try:
                 result = self._run_app(environ)
                 self._complete_headers(result)
                 self._write_body(result, environ)
-            except (Exception, green.Timeout, SystemExit, KeyboardInterrupt):
+            except (Exception, SystemExit, KeyboardInterrupt, *model.app_failures):
                 # An app calling sys.exit() must not take the worker and its
                 # other requests down: it fails this request only.
                 self._fail()
@@ -150,7 +152,7 @@ class Exchange:
                 pending = []
                 pending_size = 0
         if self.answered or (self.response.headers_set is None
-                             and green.already_handled()):
+                             and self.serving.model.answered_raw()):
             self.keep_alive = False
             return
         self.response.end(b"".join(pending))
@@ -207,7 +209,7 @@ class Exchange:
         response = self.response
         self.serving.access_log.log(self.conn, response.status_code, response.length,
                                     time.time() - started)
-        green.forget_request_context()
+        forget_request_context()
 
     def _discard_body(self):
         """Read what the app left of the body: the connection is to serve another request."""
@@ -225,6 +227,18 @@ class Exchange:
             LOG.error("App sent more than its Content-Length of %s for %r: "
                       "dropped the excess and closed the connection",
                       head.body.declared_length, self.head.request_line)
+
+
+def forget_request_context():
+    """The request is over: a context its app set must not show in the lines of the unit's next request.
+
+    oslo.context keeps it in its _request_store (a thread-local; under
+    eventlet, per green thread), which a green thread or a request thread
+    keeps from one connection to the next.
+    """
+    store = oslo_context._request_store
+    if getattr(store, "context", None) is not None:
+        del store.context
 
 
 class _BodyGuardedResult:

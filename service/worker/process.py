@@ -2,7 +2,9 @@
 
 Imported only in a child, after the fork (service.cmd.api hands the
 supervisor a function that imports it there, and --check-config's builders
-do the same): the supervisor never loads it, nor eventlet through it.
+do the same): the supervisor never loads it. The app's worker model
+(service.worker.model) is loaded here once the app is known: an
+eventlet-model worker imports eventlet, a threads-model one never does.
 """
 
 import atexit
@@ -15,13 +17,14 @@ from service import logs
 from service import proctitle
 from service import tls
 from service.worker import app_server
-from service.worker import green
 from service.worker import loader
+from service.worker import model as worker_model
 
 LOG = logging.getLogger(__name__)
 
-# Captured before eventlet.monkey_patch(): the green os.write retries EPIPE
-# forever, so a report to a dead supervisor would spin instead of failing.
+# Captured before an eventlet-model worker's monkey_patch(): the green
+# os.write retries EPIPE forever, so a report to a dead supervisor would
+# spin instead of failing.
 _write = os.write
 
 EXIT_DRAINED = 0
@@ -94,12 +97,12 @@ def name_the_app_in_logs(app_name):
 
 
 def build(plan, app_name):
-    """The app, built in this process as every worker builds it; AppBuildError if it cannot be.
+    """The app, built in this process as every worker builds it, in its worker model; AppBuildError if it cannot be.
 
     --check-config's builders call this too, so a check builds exactly
     what a start would.
     """
-    green.green_the_process()
+    worker_model.load(plan.app(app_name).worker_model).prepare_process()
     usable = plan.sources.usable_paths()
     changed = sorted(path for path, copy in usable.items() if copy != path)
     if changed:
@@ -120,8 +123,9 @@ def _build_and_serve(setup):
     _give_back_free_memory()
     tls_context = (tls.server_context(setup.app.name, setup.app.tls)
                    if setup.app.tls else None)
-    server = app_server.AppServer(app, setup.listener, setup.plan.wsgi,
-                                  tls_context, setup.seat)
+    server = app_server.AppServer(app, setup.listener, setup.app, setup.plan.wsgi,
+                                  tls_context, setup.seat,
+                                  worker_model.load(setup.app.worker_model))
     try:
         _report(setup, "ready")
     except BrokenPipeError:

@@ -17,7 +17,6 @@ from typing import Callable, Optional, Union
 from service.http import body as framing
 from service.http import head as http11
 from service.http import response as http_response
-from service.worker import green
 from service.worker.socket_reader import SocketReader
 
 # The most one discard() reads at once: what an app leaves of a body is
@@ -25,11 +24,12 @@ from service.worker.socket_reader import SocketReader
 DISCARD_BYTES = 16 << 10
 
 
-class BadBody(green.ChunkReadError):
+class BadBody(ValueError):
     """The request body broke its framing or stopped coming; `error` is the answer.
 
-    A ChunkReadError, which eventlet.wsgi's own wsgi.input raises: apps
-    written for it (swift) catch that when they read a body.
+    What is raised is the worker model's subclass (its BadBody): under
+    eventlet also a ChunkReadError, which eventlet.wsgi's own wsgi.input
+    raises and apps written for it (swift) catch when they read a body.
     """
 
     def __init__(self, error):
@@ -42,10 +42,13 @@ class RequestBody:
 
     def __init__(self, reader: SocketReader,
                  body_framing: Union[framing.FixedLengthBody, framing.ChunkedBody], sock,
-                 send_continue: Optional[Callable] = None):
+                 model, send_continue: Optional[Callable] = None):
         self._reader = reader
         self._framing = body_framing
         self._sock = sock
+        # The worker model's BadBody, and what its TLS sockets raise at their end.
+        self._bad_body = model.BadBody
+        self._tls_closed = model.TlsClosed
         # send_continue(headers) sends a 100 Continue unless the response
         # has begun; None when the client does not wait for one.
         self._send_continue = send_continue
@@ -54,11 +57,11 @@ class RequestBody:
         self.failure = None
 
     @classmethod
-    def for_head(cls, head, reader, sock, send_continue):
+    def for_head(cls, head, reader, sock, model, send_continue):
         """The body `head` announces; send_continue is used only if the client waits for 100 Continue."""
         body_framing = (framing.ChunkedBody() if head.chunked
                         else framing.FixedLengthBody(head.content_length or 0))
-        return cls(reader, body_framing, sock,
+        return cls(reader, body_framing, sock, model,
                    send_continue if _expects_continue(head) else None)
 
     @property
@@ -119,11 +122,11 @@ class RequestBody:
                 self.send_hundred_continue_response()
             return self._body_bytes(sys.maxsize if size is None or size < 0 else size, line)
         except http11.HttpError as error:
-            self.failure = BadBody(error)
+            self.failure = self._bad_body(error)
         except TimeoutError:
-            self.failure = BadBody(http11.RequestTimeout("Request body timed out"))
-        except (OSError, green.TlsClosed):
-            self.failure = BadBody(http11.BadRequest("Incomplete request body"))
+            self.failure = self._bad_body(http11.RequestTimeout("Request body timed out"))
+        except (OSError, self._tls_closed):
+            self.failure = self._bad_body(http11.BadRequest("Incomplete request body"))
         raise self.failure
 
     def _body_bytes(self, most, line):

@@ -2,14 +2,12 @@
 
 A socket file (makefile) reads through three layers of Python per fill
 (BufferedReader, SocketIO, GreenSocket) and is built for every connection.
-This reader keeps one bytes buffer and calls the green socket's recv
+This reader keeps one bytes buffer and calls the socket's recv
 directly, and hands out a request head in one piece when it has arrived
 whole, which is what nearly every client sends in one packet.
 
 Imported only in workers, after the fork.
 """
-
-from service.worker import green
 
 # How much one receive asks of the kernel. A bytes object this size is
 # allocated per receive and shrunk to what came.
@@ -26,11 +24,13 @@ class SocketReader:
     body lines) never copy what follows them.
     """
 
-    __slots__ = ("_sock", "_recv", "_buffer", "_position")
+    __slots__ = ("_sock", "_recv", "_receive_now", "_buffer", "_position")
 
-    def __init__(self, sock):
+    def __init__(self, sock, receive_now):
         self._sock = sock
         self._recv = sock.recv
+        # The worker model's: what the socket has now, without waiting.
+        self._receive_now = receive_now
         self._buffer = b""
         self._position = 0
 
@@ -72,10 +72,10 @@ class SocketReader:
     def receive_now(self):
         """Take what the client has sent without waiting; False when nothing has come.
 
-        A plain (not TLS) green socket only (see green.receive_now).
+        A plain (not TLS) socket only: a TLS one may hold decrypted bytes.
         """
         try:
-            data = green.receive_now(self._sock, RECEIVE_BYTES)
+            data = self._receive_now(self._sock, RECEIVE_BYTES)
         except BlockingIOError:
             return False
         except OSError:

@@ -25,13 +25,30 @@ def wait_until(condition, timeout=10.0, interval=0.02, message="condition"):
         time.sleep(interval)
 
 
+# The worker model every app of a test's daemons gets, unless the test
+# gives one: tests/functional/conftest.py runs each test with each model.
+WORKER_MODEL = None
+
+
+def model_options():
+    """The worker_model option of the model this test runs with (none: the default)."""
+    return {"worker_model": WORKER_MODEL} if WORKER_MODEL else {}
+
+
+def model_groups(*apps):
+    """Config file lines giving each of `apps` the worker model this test runs with."""
+    return "".join(f"[{app}]\nworker_model = {WORKER_MODEL}\n"
+                   for app in apps if WORKER_MODEL)
+
+
 def write_config(directory, apps, paste, defaults=None):
     """Write svc.conf and api-paste.ini; `apps` maps name -> {option: value}."""
     lines = ["[DEFAULT]", f"enabled_apis = {', '.join(apps)}"]
     lines += [f"{key} = {value}" for key, value in (defaults or {}).items()]
     for name, options in apps.items():
         lines.append(f"[{name}]")
-        options = {"listen": "127.0.0.1", "port": 0, "workers": 1, **options}
+        options = {"listen": "127.0.0.1", "port": 0, "workers": 1,
+                   **model_options(), **options}
         lines += [f"{key} = {value}" for key, value in options.items()
                   if value is not None]
     conf = os.path.join(directory, "svc.conf")

@@ -120,8 +120,9 @@ def _receive_exactly(sock, size):
     return data
 
 
+@pytest.mark.worker_models("eventlet")
 def test_eventlet_websocket_app_owns_its_connection_to_the_end(tmp_path, daemons):
-    # eventlet.websocket answers the handshake itself and marks the request
+    # An eventlet.wsgi feature: eventlet.websocket answers the handshake itself and marks the request
     # handled (eventlet.wsgi's green-thread local): nothing may be written
     # after its frames, neither a response head nor an error.
     daemon = daemons(tmp_path, "--config-file", write_config(

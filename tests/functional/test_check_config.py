@@ -8,8 +8,8 @@ import textwrap
 
 import pytest
 
-from tests.functional.daemon import (REPO, SERVICE_API, free_port, pid_alive,
-                                     port_is_closed, write_config)
+from tests.functional.daemon import (REPO, SERVICE_API, free_port, model_groups,
+                                     pid_alive, port_is_closed, write_config)
 from tests.functional.test_config_errors import CASES
 from tests.functional.test_config_errors import PASTE as ERROR_PASTE
 from tests.functional.test_config_errors import error_lines
@@ -76,7 +76,8 @@ def check(directory, *args, env=None):
         SERVICE_API + ["--check-config"] + list(args), cwd=directory,
         env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        stdout, stderr = process.communicate(timeout=30)
+        # Only a guard against a hang: a loaded machine may take long to start Python.
+        stdout, stderr = process.communicate(timeout=90)
     finally:
         process.kill()
     return (process.returncode, stdout.splitlines(), stderr.splitlines(),
@@ -213,7 +214,8 @@ def test_debug_shows_the_build_traceback(tmp_path):
 
 def test_the_sample_config_checks(tmp_path):
     override = tmp_path / "ports.conf"
-    override.write_text(f"[home]\nport = {free_port()}\n[pub]\nport = {free_port()}\n")
+    override.write_text(f"[home]\nport = {free_port()}\n[pub]\nport = {free_port()}\n"
+                        + model_groups("home", "pub"))
     status, out, err, _ = check(tmp_path, "--config-file",
                                 os.path.join(REPO, "etc", "svc.conf"),
                                 "--config-file", str(override))

@@ -16,7 +16,8 @@ import subprocess
 
 import pytest
 
-from tests.functional.daemon import REPO, free_port, port_is_closed, wait_until
+from tests.functional.daemon import (
+    REPO, free_port, model_options, port_is_closed, wait_until)
 from tests.functional.load import Load
 
 ETC_HAPROXY = os.path.join(REPO, "etc", "haproxy")
@@ -118,6 +119,8 @@ def hosts(tmp_path, daemons):
         (directory / "here.conf").write_text(
             "[DEFAULT]\napi_paste_config = api-paste.ini\n"
             f"[api]\nlisten = 127.0.0.1\nport = {port}\nworkers = 2\n"
+            + "".join(f"{key} = {value}\n" for key, value in model_options().items())
+            +
             f"[healthcheck]\ndisable_by_file_path = {directory / 'maintenance'}\n")
         return daemons(directory, "--config-file",
                        os.path.join(ETC_HAPROXY, "svc.conf"),

@@ -1,12 +1,13 @@
 """Serving: the sample etc/ config, paste constructs, access log, errors, IPv6, bodies."""
 
+import json
 import os
 import re
 import socket
 
 import pytest
 
-from tests.functional.daemon import REPO, read_until_close, write_config
+from tests.functional.daemon import REPO, model_groups, read_until_close, write_config
 
 ETC = os.path.join(REPO, "etc")
 
@@ -27,7 +28,7 @@ FIXTURE_PASTE = """
 def sample(tmp_path, daemons):
     """The sample etc/svc.conf, with a later --config-file moving its apps to free ports."""
     override = tmp_path / "ports.conf"
-    override.write_text("[home]\nport = 0\n[pub]\nport = 0\n")
+    override.write_text("[home]\nport = 0\n[pub]\nport = 0\n" + model_groups("home", "pub"))
     return daemons(tmp_path, "--config-file", os.path.join(ETC, "svc.conf"),
                    "--config-file", str(override))
 
@@ -67,12 +68,35 @@ def test_workers_hold_only_their_own_apps_listening_socket(sample):
             assert _listening_ports(pid) == {port}
 
 
-def test_supervisor_never_loads_eventlet(sample):
+def test_supervisor_never_loads_eventlet_and_only_eventlet_workers_do(sample, worker_model):
     with open(f"/proc/{sample.pid}/maps") as maps:
         assert "greenlet" not in maps.read()
     worker = next(iter(sample.workers("home")))
     with open(f"/proc/{worker}/maps") as maps:
-        assert "greenlet" in maps.read()
+        assert ("greenlet" in maps.read()) is (worker_model == "eventlet")
+
+
+def test_a_worker_runs_its_app_in_its_worker_model(tmp_path, daemons, worker_model):
+    daemon = daemons(tmp_path, "--config-file", write_config(
+        tmp_path, {"runtime": {"workers": 2}, "single": {}}, """
+            [app:runtime]
+            paste.app_factory = tests.fixture_apps:runtime_factory
+            [app:single]
+            paste.app_factory = tests.fixture_apps:runtime_factory
+        """))
+    facts = json.loads(daemon.get("runtime")[2])
+    assert facts["multithread"] is True and facts["multiprocess"] is True
+    assert json.loads(daemon.get("single")[2])["multiprocess"] is False
+    if worker_model == "threads":
+        # Nothing of eventlet, nothing patched, and no eventlet deprecation
+        # warning in the log.
+        assert facts["eventlet_modules"] == [] and facts["socket_module"] == "socket"
+        assert facts["thread"].startswith("request-")
+        assert "eventlet" not in daemon.log().lower()
+    else:
+        assert "eventlet" in facts["eventlet_modules"]
+        assert facts["socket_module"].startswith("eventlet.green")
+        assert facts["thread"].startswith("GreenThread-")
 
 
 def test_one_access_log_line_per_request(sample):

@@ -81,3 +81,43 @@ def test_a_supervisor_process_loads_no_worker_code():
     result = subprocess.run([sys.executable, "-c", script], check=True,
                             capture_output=True, text=True)
     assert result.stdout.strip() == "[]"
+
+
+# The threads model and what it shares with the eventlet model: a
+# threads-model worker loads these, and nothing that loads eventlet.
+THREADS_SIDE = ["service.worker.threads", "service.worker.process",
+                "service.worker.app_server", "service.worker.model",
+                "service.worker.connection", "service.worker.exchange",
+                "service.worker.request_body", "service.worker.response",
+                "service.worker.socket_reader", "service.worker.drain",
+                "service.worker.accepting", "service.worker.accept_turns",
+                "service.worker.client_sockets", "service.worker.loader",
+                "service.worker.global_conf", "service.wsgi_module"]
+
+
+def test_the_threads_model_never_imports_the_eventlet_side_or_eventlet():
+    reached = _closure(THREADS_SIDE)
+    wrong = {module: importer for module, importer in reached.items()
+             if module.startswith("service.worker.green")
+             or module.split(".")[0] in GREEN}
+    assert wrong == {}
+
+
+def test_the_shared_worker_modules_are_the_ones_this_test_lists():
+    # A new shared module must join THREADS_SIDE (or the eventlet side's
+    # folder), so that the test above looks at it.
+    shared = {name for name in _modules_of("service.worker")
+              if not name.startswith(("service.worker.green", "service.worker.threads"))
+              and name != "service.worker"}
+    assert shared <= set(THREADS_SIDE)
+
+
+def test_a_threads_worker_process_loads_no_eventlet():
+    script = ("import sys, service.cmd.api; from service.worker import model; "
+              "m = model.load('threads'); m.prepare_process(); "
+              "import service.worker.process, service.worker.app_server; "
+              "print(sorted(m for m in sys.modules if m.startswith(('eventlet', "
+              "'greenlet', 'service.worker.green'))))")
+    result = subprocess.run([sys.executable, "-c", script], check=True,
+                            capture_output=True, text=True)
+    assert result.stdout.strip() == "[]"

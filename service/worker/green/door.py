@@ -1,7 +1,7 @@
-"""The worker's one door to eventlet: every eventlet, eventlet.wsgi and greenlet name the worker uses.
+"""The worker's one door to eventlet: every eventlet, eventlet.wsgi and greenlet name the eventlet model uses.
 
 No other module imports eventlet or greenlet. setup.cfg pins the eventlet
-series this was tested with, and tests/unit/worker/test_green.py checks,
+series this was tested with, and tests/unit/worker/green/test_door.py checks,
 against the installed eventlet, every name used here and every behaviour
 listed below: an eventlet that changes one fails that one test module.
 
@@ -47,7 +47,8 @@ What the worker relies on, besides the names:
    GreenThread-N), and calls link() to drop that wrapper when the green
    thread ends.
 
-Imported only in workers, after the fork.
+Imported only in workers of eventlet-model apps, after the fork: a
+threads-model worker never loads it (service.worker.model).
 """
 
 import errno
@@ -162,7 +163,7 @@ def call_later(seconds, function, *args):
 def new_green_thread(run):
     """A bare green thread: run(value) starts at its first switch(value), and it returns to the hub when done (5).
 
-    No GreenThread around it: no Event, no result (service.worker.runners
+    No GreenThread around it: no Event, no result (service.worker.green.runners
     keeps its own books).
     """
     return _BareGreenThread(run, hubs.get_hub().greenlet)
@@ -329,13 +330,6 @@ class GreenContextStore:
     @context.deleter
     def context(self):
         greenlet.getcurrent().__dict__.pop(_CONTEXT_ATTRIBUTE, None)
-
-
-def forget_request_context():
-    """The request is over: a context its app set must not show in the lines of the green thread's next request."""
-    store = oslo_context._request_store
-    if getattr(store, "context", None) is not None:
-        del store.context
 
 
 _CONTEXT_ATTRIBUTE = "_service_request_context"

@@ -1,4 +1,4 @@
-"""Idle keep-alive connections held by the hub alone, without a green thread.
+"""eventlet model: idle keep-alive connections held by the hub alone, without a green thread.
 
 A green thread waiting for a keep-alive client's next request holds its
 saved stack and the connection's buffers: about 25 KiB. A worker behind a
@@ -16,8 +16,8 @@ import time
 from typing import Callable
 
 from service.worker import client_sockets
-from service.worker import green
 from service.worker.drain import Connections
+from service.worker.green import door
 
 LOG = logging.getLogger(__name__)
 
@@ -67,13 +67,13 @@ class ParkingLot:
         self._sweep = None
 
     def watch(self, conn):
-        """The calling green thread now waits for `conn`'s next request, in green.wait_readable().
+        """The calling green thread now waits for `conn`'s next request, in door.wait_readable().
 
         Until unwatch(), it may get StillIdle thrown into that wait.
         """
-        self._waiting[conn] = green.current_green_thread()
+        self._waiting[conn] = door.current_green_thread()
         if self._sweep is None:
-            self._sweep = green.call_later(PARK_AFTER_SECONDS, self._tell_idle_to_park)
+            self._sweep = door.call_later(PARK_AFTER_SECONDS, self._tell_idle_to_park)
 
     def unwatch(self, conn):
         self._waiting.pop(conn, None)
@@ -89,15 +89,15 @@ class ParkingLot:
                 del self._waiting[conn]
                 green_thread.throw(StillIdle())
         if self._waiting and self._sweep is None:
-            self._sweep = green.call_later(PARK_AFTER_SECONDS, self._tell_idle_to_park)
+            self._sweep = door.call_later(PARK_AFTER_SECONDS, self._tell_idle_to_park)
 
     def park(self, sock, client_address, idle_since):
         parked = ParkedConnection(self, sock, client_address, idle_since)
-        parked._watch = green.watch_readable(
+        parked._watch = door.watch_readable(
             sock.fileno(), self._readable(parked), self._gone(parked))
         if self._idle_timeout:
             left = idle_since + self._idle_timeout - time.monotonic()
-            parked._expiry = green.call_later(max(left, 0), self.close, parked)
+            parked._expiry = door.call_later(max(left, 0), self.close, parked)
         self._connections.parked(parked)
         LOG.debug("Parked the idle connection from %s", client_address)
 
@@ -131,9 +131,54 @@ class ParkingLot:
         if parked._watch is None:
             return False
         if not hub_dropped_it:
-            green.stop_watching(parked._watch)
+            door.stop_watching(parked._watch)
         parked._watch = None
         if parked._expiry is not None:
             parked._expiry.cancel()
             parked._expiry = None
+        return True
+
+
+class GreenWaiting:
+    """How a connection waits for its next request under eventlet: in its green thread for a moment, then parked."""
+
+    def __init__(self, lot: ParkingLot | None, connections: Connections,
+                 socket_timeout: float | None):
+        self._lot = lot                  # None where connections never park (TLS)
+        self._connections = connections
+        self._socket_timeout = socket_timeout
+
+    def for_request(self, conn, first):
+        """True when `conn` goes on to read a request (its bytes are there, or the read waits for them); False once it is parked."""
+        if first:
+            return True  # a new green thread is cheap: it waits in its read
+        # NOTE: one yield per request, wherever the next one is: without
+        # it, one busy connection keeps every other one of this worker
+        # waiting. It comes before looking for the next request, because
+        # while the other connections run the client usually sends it:
+        # then no wait on the hub is needed (two epoll_ctl calls and the
+        # hub's bookkeeping per request).
+        door.sleep(0)
+        lot = self._lot
+        reader = conn.reader
+        if lot is None or reader.buffered() or reader.receive_now():
+            return True
+        timeout = self._socket_timeout
+        if ((timeout is not None and timeout <= PARK_AFTER_SECONDS)
+                or self._connections.draining):
+            return True  # the usual read: it times out, or the drain ends it
+        conn.idle_since = time.monotonic()
+        return self._wait_or_park(lot, conn)
+
+    def _wait_or_park(self, lot, conn):
+        lot.watch(conn)
+        try:
+            door.wait_readable(conn.sock)
+        except StillIdle:
+            if self._connections.draining:
+                return True
+            lot.park(conn.sock, conn.client_address, conn.idle_since)
+            return False
+        finally:
+            lot.unwatch(conn)
         return True

@@ -36,7 +36,7 @@ Imported only in workers, after the fork.
 
 import contextvars
 
-from service.worker import green
+from service.worker.green import door
 
 
 class Runners:
@@ -55,8 +55,8 @@ class Runners:
         if self._idle:
             runner = self._idle.pop()
         else:
-            runner = green.new_green_thread(self._run)
-        green.call_later(0, runner.switch, job)
+            runner = door.new_green_thread(self._run)
+        door.call_later(0, runner.switch, job)
         return job
 
     def running(self):
@@ -64,7 +64,7 @@ class Runners:
 
     def waitall(self):
         while self._running:
-            self._all_done = green.Event()
+            self._all_done = door.Event()
             self._all_done.wait()
 
     def _run(self, job):
@@ -85,13 +85,13 @@ class Runners:
         """Park until spawn() hands this runner a job; None when enough runners are parked already (4)."""
         if len(self._idle) >= self._max_idle:
             return None
-        me = green.current_green_thread()
+        me = door.current_green_thread()
         self._idle.append(me)
         try:
             while True:
                 try:
-                    job = green.wait_for_switch()
-                except (Exception, green.Timeout):
+                    job = door.wait_for_switch()
+                except (Exception, door.Timeout):
                     continue  # (3)
                 if type(job) is Job:
                     return job

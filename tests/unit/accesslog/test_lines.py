@@ -3,6 +3,7 @@
 import http.server
 import io
 import logging
+import threading
 import time
 import uuid
 
@@ -254,3 +255,43 @@ def test_waiting_lines_left_to_logging_do_not_take_another_requests_context(
     assert "GET /mine" in _written(access_logger)
     assert "req-other" not in _written(access_logger)
     assert oslo_context.get_current() is other  # and it is set again after
+
+
+def test_with_a_lock_a_line_is_written_at_once_by_the_thread_that_logs_it(access_logger):
+    log = accesslog.AccessLog("%(request_line)s", logger=access_logger,
+                              lock=threading.Lock())
+    log.log(_request("/a"), 200, 1, 0.1)
+    assert _lines(access_logger) == ["GET /a HTTP/1.1"]
+
+
+def test_with_a_lock_threads_never_wait_for_the_file_and_every_line_goes_out_once(
+        access_logger):
+    handler = access_logger.handlers[0]
+    writes = []
+    slow_stream_write = handler.stream.write
+
+    def write(text):
+        writes.append(text)
+        time.sleep(0.002)  # a slow disk: other threads log meanwhile
+        return slow_stream_write(text)
+
+    handler.stream.write = write
+    log = accesslog.AccessLog("%(request_line)s", logger=access_logger,
+                              lock=threading.Lock())
+
+    def requests(thread):
+        for number in range(50):
+            log.log(_request(f"/{thread}/{number}"), 200, 1, 0.1)
+
+    threads = [threading.Thread(target=requests, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    lines = _lines(access_logger)
+    assert sorted(lines) == sorted(f"GET /{thread}/{number} HTTP/1.1"
+                                   for thread in range(8) for number in range(50))
+    for thread in range(8):  # each thread's lines in the order it logged them
+        mine = [line for line in lines if line.startswith(f"GET /{thread}/")]
+        assert mine == [f"GET /{thread}/{number} HTTP/1.1" for number in range(50)]
+    assert len(writes) < len(lines)  # batches: a writer took others' lines along

@@ -4,22 +4,19 @@ Parking needs the hub's watches and a real socket: the functional tests
 of idle connections see it happen (tests/functional/test_idle_connections.py).
 """
 
-import contextlib
 import logging
 import socket
 
 import pytest
 
-from service.http import environ as http_environ
 from service.http import head as http11
 from service.worker import connection as connection_module
-from service.worker.connection import Connection, Serving
-from tests.unit.worker.test_exchange import AccessLog, Client, hello
+from service.worker.connection import Connection
+from tests.unit.worker.test_exchange import Client, hello, serving_for
 
 
 class Connections:
     def __init__(self):
-        self.request_slots = contextlib.nullcontext()
         self.draining = False
         self.events = []
 
@@ -50,13 +47,11 @@ class ScriptedClient(Client):
         pass
 
 
-def serve(*pieces, app=hello, head_limits=http11.HeadLimits()):
+def serve(model, *pieces, app=hello, head_limits=http11.HeadLimits()):
     """(what serve() returned, the client, the Connections, the access log)."""
     client = ScriptedClient(*pieces)
     connections = Connections()
-    serving = Serving(app=app, connections=connections, head_limits=head_limits,
-                      access_log=AccessLog(), server_environ=http_environ.server_environ(),
-                      keep_alive=True, socket_timeout=None)
+    serving = serving_for(model, app, connections, head_limits=head_limits)
     parked = Connection(client, ("192.0.2.1", 4000), serving).serve()
     return parked, client, connections, serving.access_log
 
@@ -64,8 +59,8 @@ def serve(*pieces, app=hello, head_limits=http11.HeadLimits()):
 GET = b"GET /%d HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
-def test_requests_are_served_in_order_until_the_client_closes():
-    parked, client, connections, log = serve(GET % 1 + GET % 2, GET % 3)
+def test_requests_are_served_in_order_until_the_client_closes(model):
+    parked, client, connections, log = serve(model, GET % 1 + GET % 2, GET % 3)
     assert parked is False
     assert client.answer.count(b"HTTP/1.1 200 OK") == 3
     assert [line[0] for line in log.lines] == ["GET /1 HTTP/1.1", "GET /2 HTTP/1.1",
@@ -73,14 +68,15 @@ def test_requests_are_served_in_order_until_the_client_closes():
     assert connections.events == ["opened", "closed"]
 
 
-def test_a_head_in_pieces_is_read_line_by_line():
-    parked, client, _, log = serve(b"GET /slow HT", b"TP/1.1\r\nHo", b"st: x\r\n\r\n")
+def test_a_head_in_pieces_is_read_line_by_line(model):
+    parked, client, _, log = serve(model, b"GET /slow HT", b"TP/1.1\r\nHo", b"st: x\r\n\r\n")
     assert client.answer.startswith(b"HTTP/1.1 200 OK")
     assert log.lines[0][:2] == ("GET /slow HTTP/1.1", 200)
 
 
-def test_the_connection_closes_after_a_response_that_says_so():
-    _, client, _, log = serve(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" + GET % 2)
+def test_the_connection_closes_after_a_response_that_says_so(model):
+    _, client, _, log = serve(model, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                              + GET % 2)
     assert client.answer.count(b"HTTP/1.1 ") == 1 and len(log.lines) == 1
 
 
@@ -90,8 +86,8 @@ def test_the_connection_closes_after_a_response_that_says_so():
     (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
     (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
 ])
-def test_a_refused_head_is_answered_logged_and_lingered_over(request_bytes, status):
-    _, client, connections, log = serve(request_bytes + GET % 2)
+def test_a_refused_head_is_answered_logged_and_lingered_over(model, request_bytes, status):
+    _, client, connections, log = serve(model, request_bytes + GET % 2)
     assert client.answer.startswith(b"HTTP/1.1 %d " % status)
     assert client.answer.count(b"HTTP/1.1 ") == 1  # nothing after the refusal
     assert client.shut == [socket.SHUT_WR]         # the linger
@@ -99,13 +95,13 @@ def test_a_refused_head_is_answered_logged_and_lingered_over(request_bytes, stat
     assert connections.events == ["opened", "closed"]
 
 
-def test_a_refused_line_is_logged_escaped():
-    _, _, _, log = serve(b"GET /\x01\xff HTTP/1.1\r\nHost: x\r\n\r\n")
+def test_a_refused_line_is_logged_escaped(model):
+    _, _, _, log = serve(model, b"GET /\x01\xff HTTP/1.1\r\nHost: x\r\n\r\n")
     assert log.lines[0][0] == "GET /\\x01\\xff HTTP/1.1"
 
 
-def test_a_head_that_stops_coming_is_a_408():
-    _, client, _, log = serve(b"GET / HTTP/1.1\r\nHost: x\r\n", TimeoutError("timed out"))
+def test_a_head_that_stops_coming_is_a_408(model):
+    _, client, _, log = serve(model, b"GET / HTTP/1.1\r\nHost: x\r\n", TimeoutError("timed out"))
     assert client.answer.startswith(b"HTTP/1.1 408 ")
     assert log.lines[0][:2] == ("GET / HTTP/1.1", 408)
 
@@ -113,24 +109,24 @@ def test_a_head_that_stops_coming_is_a_408():
 @pytest.mark.parametrize("end", [b"", TimeoutError("timed out"),
                                  ConnectionResetError(104, "reset")],
                          ids=["closed", "silent", "reset"])
-def test_a_client_that_sends_nothing_is_closed_without_an_answer(caplog, end):
+def test_a_client_that_sends_nothing_is_closed_without_an_answer(model, caplog, end):
     caplog.set_level(logging.DEBUG)
-    parked, client, connections, log = serve(end)
+    parked, client, connections, log = serve(model, end)
     assert parked is False and client.answer == b"" and log.lines == []
     assert connections.events == ["opened", "closed"]
 
 
-def test_the_access_log_shows_x_forwarded_for_first():
-    conn = Connection(ScriptedClient(), ("192.0.2.1", 4000), None)
+def test_the_access_log_shows_x_forwarded_for_first(model):
+    conn = Connection(ScriptedClient(), ("192.0.2.1", 4000), serving_for(model, hello))
     assert conn.get_client_address() == ("192.0.2.1", 4000)
     conn.headers = http11.parse_request(
         b"GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.0.0.1, 10.0.0.2\r\n\r\n")
     assert conn.get_client_address() == ("10.0.0.1,10.0.0.2,192.0.2.1", 4000)
 
 
-def test_a_drain_wakes_only_a_connection_waiting_for_its_next_request():
+def test_a_drain_wakes_only_a_connection_waiting_for_its_next_request(model):
     client = ScriptedClient()
-    conn = Connection(client, ("192.0.2.1", 4000), None)
+    conn = Connection(client, ("192.0.2.1", 4000), serving_for(model, hello))
     conn.close_if_idle()
     assert client.shut == []
     conn.idle_since = 1.0
@@ -138,10 +134,8 @@ def test_a_drain_wakes_only_a_connection_waiting_for_its_next_request():
     assert client.shut == [socket.SHUT_RDWR]
 
 
-def test_the_environ_starts_from_the_connections_addresses():
-    serving = Serving(app=hello, connections=Connections(), head_limits=http11.HeadLimits(),
-                      access_log=AccessLog(), server_environ=http_environ.server_environ(),
-                      keep_alive=True, socket_timeout=None, server_address=("10.1.1.1", 80))
+def test_the_environ_starts_from_the_connections_addresses(model):
+    serving = serving_for(model, hello, server_address=("10.1.1.1", 80))
     conn = Connection(ScriptedClient(), ("192.0.2.1", 4000), serving)
     environ = conn.environ_for(http11.parse_request(GET % 1))
     assert (environ["SERVER_NAME"], environ["SERVER_PORT"]) == ("10.1.1.1", "80")

@@ -1,9 +1,10 @@
-"""service.worker.drain: the worker's connections, and the drain that ends them, with this process's hub."""
+"""service.worker.drain: the worker's connections, and the drain that ends them, with each worker model's units."""
 
+import threading
 import time
 
 from service.worker import drain
-from service.worker import green
+from service.worker.green import door as green
 
 
 class Seat:
@@ -29,9 +30,17 @@ class Conn:
         self.connections.closed(self)
 
 
-def test_the_seat_shows_what_the_worker_holds():
+def later(model, seconds, function):
+    """Call function() in `seconds`, in another unit of `model` (a green thread, an OS thread)."""
+    if model.name == "eventlet":
+        green.spawn_n(lambda: (green.sleep(seconds), function()))
+    else:
+        threading.Timer(seconds, function).start()
+
+
+def test_the_seat_shows_what_the_worker_holds(model):
     seat = Seat()
-    connections = drain.Connections(10, seat)
+    connections = drain.Connections(seat, model)
     connections.accepted()
     conn = Conn(connections)
     connections.opened(conn)
@@ -40,25 +49,41 @@ def test_the_seat_shows_what_the_worker_holds():
     assert seat.posts == [1, 0] and connections.held() == 0
 
 
-def test_a_drain_finishes_busy_connections_and_closes_idle_ones_after_a_grace(monkeypatch):
+def test_a_drain_finishes_busy_connections_and_closes_idle_ones_after_a_grace(
+        model, monkeypatch):
     monkeypatch.setattr(drain, "IDLE_GRACE_SECONDS", 0.05)
     monkeypatch.setattr(drain, "DRAIN_POLL_SECONDS", 0.01)
     seat = Seat()
-    connections = drain.Connections(10, seat)
+    connections = drain.Connections(seat, model)
     busy, idle = Conn(connections), Conn(connections, idle_since=time.monotonic())
     for conn in (busy, idle):
         connections.accepted()
         connections.opened(conn)
-    green.spawn_n(lambda: (green.sleep(0.2), connections.closed(busy)))
+    later(model, 0.2, lambda: connections.closed(busy))
     started = time.monotonic()
     connections.drain()
     assert time.monotonic() - started >= 0.2  # it waited for the busy one
     assert idle.closed_when_idle == 1 and busy.closed_when_idle == 0
-    assert connections.draining and seat.left and connections.drained.ready()
+    assert connections.draining and seat.left and connections.held() == 0
 
 
-def test_request_slots_bound_the_requests_in_progress():
-    connections = drain.Connections(2, Seat())
-    assert connections.request_slots.acquire(blocking=False)
-    assert connections.request_slots.acquire(blocking=False)
-    assert not connections.request_slots.acquire(blocking=False)
+def test_counts_stay_right_when_threads_open_and_close_at_once(model):
+    # Under threads, connections open and close in many OS threads: the
+    # counts change under the model's lock.
+    connections = drain.Connections(Seat(), model)
+
+    def open_and_close():
+        for _ in range(2000):
+            connections.accepted()
+            conn = Conn(connections)
+            connections.opened(conn)
+            connections.closed(conn)
+
+    threads = [threading.Thread(target=open_and_close) for _ in range(4)]
+    if model.name == "eventlet":
+        threads = threads[:1]  # one OS thread: green threads never run these at once
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert connections.held() == 0 and connections.starting == 0

@@ -18,7 +18,7 @@ def reader_of(data, sizes=(1, 2, 3)):
         def recv(size):
             return stream.read(min(size, next(sizes)))
 
-    return SocketReader(Source)
+    return SocketReader(Source, receive_now=None)
 
 
 def test_readline_spans_receives_and_keeps_the_rest():
@@ -78,10 +78,16 @@ class Green:
         self.recv = sock.recv
 
 
-def test_receive_now_never_waits():
+def socket_as_served(model, sock):
+    """`sock` as a connection of `model` is served on: with the listener's timeout, green under eventlet."""
+    sock.settimeout(900)
+    return Green(sock) if model.name == "eventlet" else sock
+
+
+def test_receive_now_never_waits(model):
     server, client = socket.socketpair()
     try:
-        reader = SocketReader(Green(server))
+        reader = SocketReader(socket_as_served(model, server), model.receive_now)
         assert not reader.receive_now() and reader.buffered() == 0
         client.sendall(b"GET")
         assert reader.receive_now() and unread_view(reader) == b"GET"

@@ -1,7 +1,7 @@
-"""Probes of the eventlet behaviours service.worker.green relies on, run with real green threads and sockets.
+"""Probes of the eventlet behaviours service.worker.green.door relies on, run with real green threads and sockets.
 
 test_green.py runs them in a process of their own (python -m
-tests.unit.worker.green_probes): they start eventlet's hub, and the last
+tests.unit.worker.green.door_probes): they start eventlet's hub, and the last
 one monkey-patches the process. Each probe's outcome is printed as JSON:
 "ok", or the traceback of what failed.
 """
@@ -22,8 +22,9 @@ with warnings.catch_warnings():
     import eventlet.wsgi
     from eventlet import greenio
 
-from service.worker import green
-from service.worker import runners
+from service.worker.green import door as green
+from service.worker import exchange
+from service.worker.green import runners
 
 PROBES = {}
 WAIT = 5.0
@@ -393,7 +394,7 @@ def green_the_process_patches_it_and_keeps_a_context_per_green_thread():
         context.RequestContext(request_id=name)  # stores itself
         green.sleep(0.01)
         seen.append((name, context.get_current().request_id))
-        green.forget_request_context()
+        exchange.forget_request_context()
         seen.append((name, context.get_current()))
 
     threads = [green.spawn(request, name) for name in ("req-a", "req-b")]

@@ -1,9 +1,9 @@
-"""service.worker.green, the worker's one door to eventlet: every name and behaviour it relies on, against the installed eventlet.
+"""service.worker.green.door, the worker's one door to eventlet: every name and behaviour it relies on, against the installed eventlet.
 
 An eventlet release that renames, removes or changes one of them fails
 here, in this module only, with the name of what changed. The behaviours
-(green.py's docstring lists them) run in a process of their own, with a
-real hub, green threads and sockets (green_probes.py).
+(door.py's docstring lists them) run in a process of their own, with a
+real hub, green threads and sockets (door_probes.py).
 """
 
 import ast
@@ -24,14 +24,14 @@ with warnings.catch_warnings():
     from eventlet import hubs
 
 import service
-from service.worker import green
-from tests.unit.worker import green_probes
+from service.worker.green import door as green
+from tests.unit.worker.green import door_probes as green_probes
 
 
 @pytest.fixture(scope="module")
 def probes():
     """The outcome of every probe, from one process of their own."""
-    result = subprocess.run([sys.executable, "-m", "tests.unit.worker.green_probes"],
+    result = subprocess.run([sys.executable, "-m", "tests.unit.worker.green.door_probes"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -91,7 +91,7 @@ def test_no_private_name_of_eventlet_is_used():
         assert f"{module}._" not in source.replace("green._Accepted", ""), module
 
 
-def test_green_is_the_only_module_that_imports_eventlet_or_greenlet():
+def test_the_door_is_the_only_module_that_imports_eventlet_or_greenlet():
     importers = set()
     root = os.path.dirname(service.__file__)
     for directory, _, names in os.walk(root):
@@ -105,7 +105,7 @@ def test_green_is_the_only_module_that_imports_eventlet_or_greenlet():
                                else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
                     if any(module.split(".")[0] in ("eventlet", "greenlet") for module in modules):
                         importers.add(os.path.relpath(path, os.path.dirname(root)))
-    assert importers == {os.path.join("service", "worker", "green.py")}
+    assert importers == {os.path.join("service", "worker", "green", "door.py")}
 
 
 # A worker's start as far as green_the_process(): the supervisor's imports
@@ -122,7 +122,7 @@ conf = cfg.ConfigOpts()
 service_conf.parse_args(conf, [])
 logs.setup(conf)
 native_rlock = type(threading.RLock())
-from service.worker import green
+from service.worker.green import door as green
 green.green_the_process()
 frozen = gc.get_freeze_count()
 import weakref

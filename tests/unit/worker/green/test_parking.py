@@ -1,12 +1,12 @@
-"""service.worker.idle: the parking lot, with the hub of this process and real sockets."""
+"""service.worker.green.parking: the parking lot, with the hub of this process and real sockets."""
 
 import socket
 import time
 
 import pytest
 
-from service.worker import green
-from service.worker import idle
+from service.worker.green import door as green
+from service.worker.green import parking as idle
 
 
 class Connections:

@@ -1,4 +1,4 @@
-"""service.worker.runners: the pool whose green threads serve one connection after another, with this process's hub."""
+"""service.worker.green.runners: the pool whose green threads serve one connection after another, with this process's hub."""
 
 import contextvars
 import gc
@@ -8,8 +8,8 @@ import weakref
 
 import pytest
 
-from service.worker import green
-from service.worker import runners
+from service.worker.green import door as green
+from service.worker.green import runners
 
 
 def settle():

@@ -1,0 +1,197 @@
+"""service.worker.threads.parking: the lot's thread, its expiries, and a connection's wait, with real sockets."""
+
+import socket
+import threading
+import time
+
+import pytest
+
+from service.http import head as http11
+from service.worker.socket_reader import SocketReader
+from service.worker.threads import parking
+
+
+class Connections:
+    def __init__(self):
+        self.events = []
+
+    def parked(self, parked):
+        self.events.append("parked")
+
+    def resumed(self, parked):
+        self.events.append("resumed")
+
+    def closed(self, parked):
+        self.events.append("closed")
+
+
+class Lot:
+    """A started lot whose resumptions land in a list."""
+
+    def __init__(self, idle_timeout=0):
+        self.resumed = []
+        self.connections = Connections()
+        self.lot = parking.ParkingLot(lambda *args: self.resumed.append(args),
+                                      self.connections, idle_timeout)
+        self.lot.start()
+
+
+@pytest.fixture
+def lots():
+    made = []
+
+    def make(idle_timeout=0):
+        made.append(Lot(idle_timeout))
+        return made[-1]
+
+    yield make
+    for lot in made:
+        lot.lot.stop()
+
+
+@pytest.fixture
+def pair():
+    server, client = socket.socketpair()
+    server.settimeout(900)
+    yield server, client
+    server.close()
+    client.close()
+
+
+def wait_for(condition, seconds=3.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def reader_of(sock):
+    return SocketReader(sock, parking.receive_now)
+
+
+def test_a_parked_connection_is_resumed_once_with_its_reader_when_it_speaks(lots, pair):
+    server, client = pair
+    lot = lots()
+    reader = reader_of(server)
+    lot.lot.park(server, ("192.0.2.1", 4000), reader, time.monotonic())
+    time.sleep(0.05)
+    assert lot.resumed == [] and lot.connections.events == ["parked"]
+    client.sendall(b"GET")
+    wait_for(lambda: lot.resumed)
+    time.sleep(0.05)  # one event only: the set was armed once
+    assert lot.resumed == [(server, ("192.0.2.1", 4000), reader)]
+    assert lot.connections.events == ["parked", "resumed"]
+
+
+def test_a_connection_parked_again_is_resumed_again(lots, pair):
+    server, client = pair
+    lot = lots()
+    for round_number in (1, 2):
+        lot.lot.park(server, ("192.0.2.1", 4000), reader_of(server), time.monotonic())
+        client.sendall(b"x")
+        wait_for(lambda: len(lot.resumed) == round_number)
+        server.recv(1)
+
+
+def test_an_idle_connection_is_closed_after_the_idle_timeout(lots, pair):
+    server, client = pair
+    lot = lots(idle_timeout=1)
+    lot.lot.park(server, ("192.0.2.1", 4000), reader_of(server), time.monotonic())
+    client.settimeout(5)
+    started = time.monotonic()
+    assert client.recv(1) == b""
+    assert 0.9 < time.monotonic() - started < 3
+    assert lot.connections.events == ["parked", "closed"] and lot.resumed == []
+
+
+def test_a_connection_silent_in_the_middle_of_a_head_is_resumed_to_time_out(lots, pair):
+    server, client = pair
+    lot = lots(idle_timeout=1)
+    reader = reader_of(server)
+    client.sendall(b"GET / HTTP/1.1\r\n")
+    assert reader.receive_now()
+    lot.lot.park(server, ("192.0.2.1", 4000), reader, time.monotonic())
+    wait_for(lambda: lot.resumed, seconds=5)
+    # A request thread answers 408: its next read gives up at once.
+    with pytest.raises(TimeoutError):
+        server.recv(1)
+
+
+def test_a_drain_closes_a_parked_connection_and_it_is_never_resumed(lots, pair):
+    server, client = pair
+    lot = lots()
+    lot.lot.park(server, ("192.0.2.1", 4000), reader_of(server), time.monotonic())
+    parked = lot.lot._parked[server.fileno()]
+    parked.close_if_idle()
+    client.settimeout(5)
+    assert client.recv(1) == b""  # closed
+    time.sleep(0.05)
+    assert lot.resumed == [] and lot.connections.events == ["parked", "closed"]
+    parked.close_if_idle()  # twice: nothing more
+    assert lot.connections.events == ["parked", "closed"]
+
+
+class Conn:
+    """What ThreadWaiting sees of a connection: its socket, reader and head limits."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.client_address = ("192.0.2.1", 4000)
+        self.reader = reader_of(sock)
+
+    def head_is_decided(self):
+        return http11.is_decided(self.reader.unread())
+
+
+@pytest.mark.parametrize("sent, reads", [
+    (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", True),   # whole
+    (b"GARBAGE\r\n", True),                         # refused already
+    (b"GET / HTTP/1.1\r\nHo", False),               # half: parked, no thread held
+    (b"", False),                                   # nothing yet
+])
+def test_a_request_thread_reads_a_head_only_once_it_is_decided(lots, pair, sent, reads):
+    server, client = pair
+    lot = lots()
+    conn = Conn(server)
+    if sent:
+        client.sendall(sent)
+    assert parking.ThreadWaiting(lot.lot).for_request(conn, first=True) is reads
+    assert lot.connections.events == ([] if reads else ["parked"])
+    assert conn.reader.unread() == sent  # what came stays with the connection
+
+
+def test_the_end_of_the_stream_goes_to_the_read(lots, pair):
+    server, client = pair
+    client.close()
+    assert parking.ThreadWaiting(lots().lot).for_request(Conn(server), first=False)
+
+
+def test_receive_now_never_waits_with_or_without_a_timeout(pair):
+    server, client = pair
+    for timeout in (900, None):
+        server.settimeout(timeout)
+        with pytest.raises(BlockingIOError):
+            parking.receive_now(server, 10)
+        client.sendall(b"abc")
+        assert parking.receive_now(server, 10) == b"abc"
+    assert server.gettimeout() is None  # untouched
+
+
+def test_many_threads_parking_at_once_are_all_resumed(lots):
+    lot = lots()
+    pairs = [socket.socketpair() for _ in range(50)]
+    try:
+        threads = [threading.Thread(target=lot.lot.park,
+                                    args=(server, ("192.0.2.1", n), None, time.monotonic()))
+                   for n, (server, _) in enumerate(pairs)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for _, client in pairs:
+            client.sendall(b"x")
+        wait_for(lambda: len(lot.resumed) == len(pairs))
+    finally:
+        for server, client in pairs:
+            server.close()
+            client.close()

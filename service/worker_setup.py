@@ -9,6 +9,7 @@ import selectors
 import socket
 
 from service import accept_board
+from service import count_sheet
 from service.supervisor import plan as service_plan
 
 
@@ -30,3 +31,5 @@ class WorkerSetup:
     reports_fd: int           # where it writes "ready" or "failed <why>"
     lifeline_fd: int          # read end of a pipe: EOF when the supervisor dies
     supervisor_only: Inherited
+    # Where it counts its requests for the admin endpoint; None without one.
+    sheet: count_sheet.CountSheet = None

@@ -2,6 +2,7 @@
 
 from service.conf import apps
 from service.conf import cli
+from service.conf import metrics
 from service.conf import server
 from service.conf import wsgi
 
@@ -9,6 +10,7 @@ from service.conf import wsgi
 def register_opts(conf):
     server.register_opts(conf)
     wsgi.register_opts(conf)
+    metrics.register_opts(conf)
 
 
 def register_app_opts(conf, app_name):
@@ -17,7 +19,7 @@ def register_app_opts(conf, app_name):
 
 def list_opts():
     return [
-        ("DEFAULT", server.OPTS + wsgi.OPTS),
+        ("DEFAULT", server.OPTS + wsgi.OPTS + metrics.OPTS),
         (apps.SAMPLE_GROUP, apps.OPTS),
     ]
 

@@ -53,6 +53,17 @@ class SocketSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class MetricsSettings:
+    """The admin endpoint's address (metrics_listen, metrics_port)."""
+    listen: str
+    port: int
+
+    @property
+    def address(self):
+        return (self.listen, self.port)
+
+
+@dataclasses.dataclass(frozen=True)
 class Plan:
     apps: tuple
     paste_file: str
@@ -65,6 +76,8 @@ class Plan:
     warnings: tuple = ()
     # The bytes of the config files and the paste ini as the plan read them.
     sources: source_files.SourceFiles = None
+    # The admin endpoint; None when metrics_port is 0.
+    metrics: MetricsSettings = None
 
     def app(self, name):
         return next(app for app in self.apps if app.name == name)
@@ -85,7 +98,8 @@ def build_plan(conf, config_files, cpu_count=None):
         graceful_shutdown_timeout=_option(conf, "graceful_shutdown_timeout"),
         wsgi=_wsgi_settings(conf), sockets=_socket_settings(conf),
         config_files=tuple(config_files), warnings=warnings,
-        sources=source_files.SourceFiles(tuple(config_files) + (paste_file,)))
+        sources=source_files.SourceFiles(tuple(config_files) + (paste_file,)),
+        metrics=_metrics_settings(conf))
 
 
 def _require(config_files):
@@ -108,6 +122,13 @@ def _wsgi_settings(conf):
 def _socket_settings(conf):
     return SocketSettings(backlog=_option(conf, "backlog"),
                           tcp_keepidle=_option(conf, "tcp_keepidle"))
+
+
+def _metrics_settings(conf):
+    port = _option(conf, "metrics_port")
+    if not port:
+        return None
+    return MetricsSettings(listen=_option(conf, "metrics_listen"), port=port)
 
 
 def _sections(config_files):

@@ -19,6 +19,7 @@ from service.http import environ as http_environ
 from service.http import head
 from service.worker import client_sockets
 from service.worker import connection
+from service.worker import counting
 from service.worker import model as worker_model
 from service.worker.drain import Connections
 
@@ -32,9 +33,12 @@ _WILDCARD_HOSTS = {"", "0.0.0.0", "::"}
 class AppServer:
     """One app on one listening socket until a stop signal or the supervisor's death."""
 
-    def __init__(self, app, sock, app_plan, settings, tls_context, seat, model):
+    def __init__(self, app, sock, app_plan, settings, tls_context, seat, model,
+                 sheet=None):
         self.model = model
-        self.connections = Connections(seat, model)
+        # `sheet`: where the admin endpoint reads this worker's counts (None: none).
+        counts = counting.for_sheet(sheet, model)
+        self.connections = Connections(seat, model, counts)
         concurrency = model.concurrency(app_plan, settings)
         socket_timeout = settings.client_socket_timeout or None
         self.engine = model.engine(sock, self.connections, self._serve_connection,
@@ -56,7 +60,7 @@ class AppServer:
             keep_alive=settings.keep_alive, socket_timeout=socket_timeout,
             model=model, waiting=self.engine.waiting,
             request_slots=model.request_slots(concurrency),
-            server_address=_fixed_local_address(sock))
+            server_address=_fixed_local_address(sock), counts=counts)
 
     def serve(self, lifeline_fd):
         signals_r = _catch_signals()

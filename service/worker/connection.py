@@ -31,6 +31,7 @@ from service.http import environ as http_environ
 from service.http import head as http11
 from service.http import response as http_response
 from service.worker import client_sockets
+from service.worker import counting
 from service.worker.drain import Connections
 from service.worker.exchange import Exchange
 from service.worker.socket_reader import SocketReader
@@ -74,10 +75,15 @@ class Serving:
     # The listening socket's (host, port) when every connection's local
     # address is that one (not a wildcard): no getsockname() per connection.
     server_address: Optional[tuple] = None
+    # What the worker counts for the admin endpoint (service.worker.counting).
+    counts: object = counting.NO_COUNTS
 
 
 class Connection:
     """One client connection, from its first request to its close or its parking."""
+
+    # Served by a unit of the worker model, not parked (service.worker.drain counts those).
+    parked = False
 
     def __init__(self, sock, client_address, serving: Serving, reader=None):
         self.sock = sock
@@ -106,6 +112,7 @@ class Connection:
                 if self.refused:
                     self._linger()
             finally:
+                self.serving.counts.received(self.reader)
                 # After the linger: a drain waits for the refused client to
                 # read its answer.
                 connections.closed(self)
@@ -240,7 +247,10 @@ class Connection:
         answer = self.send_error(error)
         LOG.debug("Refused request %r from %s: %s", self.requestline,
                   self.client_address, error.message)
-        self.serving.access_log.log(self, error.status, len(answer), time.time() - started)
+        seconds = time.time() - started
+        self.serving.counts.refused(_method_of(line), error.status, len(answer),
+                                    self.reader, seconds)
+        self.serving.access_log.log(self, error.status, len(answer), seconds)
 
     def _linger(self):
         sock = self.sock
@@ -271,6 +281,11 @@ class Connection:
 NO_HEADERS = http11.RequestHead(
     method="", target="", version="", request_line="", fields=[], first={},
     content_length=None, chunked=False, keep_alive=False)
+
+
+def _method_of(line):
+    """The method a refused request line begins with, as far as it goes ("" if none)."""
+    return line[:16].partition(b" ")[0].decode("latin-1")
 
 
 def _printable(line):

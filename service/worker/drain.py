@@ -15,6 +15,7 @@ Imported only in workers, after the fork.
 import time
 
 from service import accept_board
+from service.worker import counting
 
 # During a drain, an idle keep-alive connection gets this long to send one
 # last request (answered with `Connection: close`) before it is closed: a
@@ -26,11 +27,16 @@ DRAIN_POLL_SECONDS = 0.05
 class Connections:
     """The worker's open client connections (served or parked), and the drain that ends them."""
 
-    def __init__(self, seat: accept_board.Seat, model):
+    def __init__(self, seat: accept_board.Seat, model, counts=counting.NO_COUNTS):
         # Accepted (or resumed), but not yet served: drain waits for them too.
         self.starting = 0
         self.open = set()
+        # Of the open ones, those parked between requests, holding no thread.
+        self.parked_count = 0
         self.draining = False
+        # Where the open and parked connections are counted for the admin
+        # endpoint (service.worker.counting).
+        self._counts = counts
         # Where this worker posts how many connections it holds, for its
         # siblings (service.accept_board).
         self._seat = seat
@@ -47,6 +53,7 @@ class Connections:
         with self._lock:
             self.starting += 1
             self._seat.post(self.held())
+            self._counted()
 
     def opened(self, conn):
         with self._lock:
@@ -55,19 +62,29 @@ class Connections:
 
     def closed(self, conn):
         with self._lock:
-            self.open.discard(conn)
+            if conn in self.open:
+                self.open.remove(conn)
+                self.parked_count -= conn.parked
             if not self.draining:
                 self._seat.post(self.held())
+            self._counted()
 
     def parked(self, parked):
         with self._lock:
             self.open.add(parked)
+            self.parked_count += 1
+            self._counted()
 
     def resumed(self, parked):
         # Its Connection reports itself opened once it is served again.
         with self._lock:
             self.open.discard(parked)
+            self.parked_count -= 1
             self.starting += 1
+            self._counted()
+
+    def _counted(self):
+        self._counts.connections(self.held(), self.parked_count)
 
     def drain(self):
         """Finish in-flight requests, close idle connections after a grace; return when none is left."""

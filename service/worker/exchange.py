@@ -70,6 +70,7 @@ class Exchange:
         environ = self.conn.environ_for(self.head)
         environ["wsgi.input"] = environ["eventlet.input"] = self.body
         environ["eventlet.posthooks"] = []
+        self.serving.counts.started()
         try:
             with self.serving.request_slots:
                 self._respond(environ)
@@ -207,8 +208,12 @@ class Exchange:
         for hook, args, kwargs in environ["eventlet.posthooks"]:
             hook(environ, *args, **kwargs)
         response = self.response
+        seconds = time.time() - started
+        # Counted as logged: the requests counted are the access log's lines.
+        self.serving.counts.finished(self.head.method, response.status_code,
+                                     response.length, self.conn.reader, seconds)
         self.serving.access_log.log(self.conn, response.status_code, response.length,
-                                    time.time() - started)
+                                    seconds)
         forget_request_context()
 
     def _discard_body(self):

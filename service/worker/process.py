@@ -125,7 +125,7 @@ def _build_and_serve(setup):
                    if setup.app.tls else None)
     server = app_server.AppServer(app, setup.listener, setup.app, setup.plan.wsgi,
                                   tls_context, setup.seat,
-                                  worker_model.load(setup.app.worker_model))
+                                  worker_model.load(setup.app.worker_model), setup.sheet)
     try:
         _report(setup, "ready")
     except BrokenPipeError:

@@ -24,7 +24,7 @@ class SocketReader:
     body lines) never copy what follows them.
     """
 
-    __slots__ = ("_sock", "_recv", "_receive_now", "_buffer", "_position")
+    __slots__ = ("_sock", "_recv", "_receive_now", "_buffer", "_position", "_received")
 
     def __init__(self, sock, receive_now):
         self._sock = sock
@@ -33,6 +33,8 @@ class SocketReader:
         self._receive_now = receive_now
         self._buffer = b""
         self._position = 0
+        # Bytes received and not yet taken by the worker's counts.
+        self._received = 0
 
     def buffered(self):
         return len(self._buffer) - self._position
@@ -84,7 +86,13 @@ class SocketReader:
             self._keep(data)
         return True  # data, or the end of the stream for the next read
 
+    def take_received(self):
+        """The bytes received since the last call (service.worker.counting counts them)."""
+        received, self._received = self._received, 0
+        return received
+
     def _keep(self, data):
+        self._received += len(data)
         if self._position >= len(self._buffer):
             self._buffer = data
         else:

@@ -92,6 +92,7 @@ THREADS_SIDE = ["service.worker.threads", "service.worker.process",
                 "service.worker.socket_reader", "service.worker.drain",
                 "service.worker.accepting", "service.worker.accept_turns",
                 "service.worker.client_sockets", "service.worker.loader",
+                "service.worker.counting",
                 "service.worker.global_conf", "service.wsgi_module"]
 
 

@@ -34,6 +34,8 @@ class StillIdle(Exception):
 class ParkedConnection:
     """One idle connection, as the worker's Connections (and its drain) sees it."""
 
+    parked = True
+
     __slots__ = ("sock", "client_address", "idle_since", "_lot", "_watch",
                  "_expiry")
 

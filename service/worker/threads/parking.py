@@ -41,6 +41,8 @@ _NO_TIME_LEFT = 1e-6
 class ParkedConnection:
     """One idle connection, as the worker's Connections (and its drain) sees it."""
 
+    parked = True
+
     __slots__ = ("sock", "client_address", "reader", "idle_since", "fileno", "_lot")
 
     def __init__(self, lot, sock, client_address, reader, idle_since):

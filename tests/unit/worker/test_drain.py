@@ -20,6 +20,8 @@ class Seat:
 
 
 class Conn:
+    parked = False
+
     def __init__(self, connections, idle_since=None):
         self.connections = connections
         self.idle_since = idle_since

@@ -19,7 +19,9 @@ from service import accept_board
 from service import logs
 from service import worker_setup
 from service.errors import ConfigError
+from service.supervisor import admin
 from service.supervisor import fleet
+from service.supervisor import monitor
 from service.supervisor import notify
 from service.supervisor import sockets
 
@@ -72,6 +74,10 @@ class Supervisor:
         # Signals that came before the loop could hear them (service.cmd.api).
         self._early_signals = early_signals if early_signals is not None else []
         self._fleet = fleet.Fleet()
+        # What the admin endpoint shows: the workers' sheets and the fleet's doings.
+        self._monitor = monitor.Monitor(self._fleet, counting=plan.metrics is not None)
+        # The admin endpoint (service.supervisor.admin); None without one.
+        self._admin = None
         # Listening sockets by sockets.socket_key(): those of the current
         # and the pending generation.
         self._sockets = {}
@@ -122,16 +128,30 @@ class Supervisor:
             signal.signal(signum, _record_only)
 
     def _start(self):
+        self._serve_admin(self._first_plan.metrics)
         urls = self._bind(self._first_plan)
         self._perform(self._fleet.start(self._first_plan, urls))
+
+    def _serve_admin(self, settings):
+        """Bind the admin endpoint (ConfigError if it cannot be) and answer it from this loop."""
+        if settings is None:
+            return
+        sock = admin.bind(settings)
+        self._admin = admin.AdminServer(sock, self._selector, admin.Pages(self._monitor))
+        LOG.info("Admin endpoint: http://%s/metrics and /healthz",
+                 sockets.url(sock).partition("//")[2])
 
     def _wait_for_events(self):
         for key, _ in self._selector.select(self._timeout()):
             key.data()
+        if self._admin is not None:
+            self._admin.expire(time.monotonic())
 
     def _timeout(self):
         now = time.monotonic()
-        deadline = self._fleet.next_deadline(now)
+        deadlines = [self._fleet.next_deadline(now),
+                     self._admin and self._admin.next_deadline()]
+        deadline = min((d for d in deadlines if d is not None), default=None)
         return None if deadline is None else max(0.0, deadline - now)
 
     def _read_signals(self):
@@ -163,8 +183,10 @@ class Supervisor:
 
     def _on_report(self, pid, report):
         if report == "ready":
+            self._monitor.ready(pid, time.monotonic())
             self._perform(self._fleet.worker_ready(pid))
         else:
+            self._monitor.failed(pid)
             reason = report.partition(" ")[2]
             self._perform(self._fleet.worker_failed(pid, reason, time.monotonic()))
 
@@ -180,6 +202,7 @@ class Supervisor:
             if pid == 0:
                 return
             self._forget(pid)
+            self._monitor.exited(pid)
             self._perform(self._fleet.worker_exited(pid, status, time.monotonic()))
 
     def _forget(self, pid):
@@ -191,21 +214,25 @@ class Supervisor:
     # Actions out.
 
     def _perform(self, actions):
+        self._monitor.saw(actions)
         for action in actions:
             self._PERFORMERS[type(action)](self, action)
 
     def _spawn(self, spawn):
         if not self._fleet.still_wanted(spawn):
             return  # a fork failure just before it abandoned its generation
+        sheet = self._monitor.sheet_for(spawn)
         try:
             seat = self._board(spawn).seat(spawn.index)
             pid = _fork_with_signals_blocked()
         except OSError as exc:
+            self._monitor.fork_failed(sheet)
             self._perform(self._fleet.fork_failed(spawn, exc.strerror, time.monotonic()))
             return
         if pid == 0:
-            self._become_worker(self._setup(spawn, seat))
+            self._become_worker(self._setup(spawn, seat, sheet))
         self._seats[pid] = seat
+        self._monitor.forked(spawn, pid, sheet, time.monotonic())
         self._perform(self._fleet.forked(spawn, pid, time.monotonic()))
 
     def _board(self, spawn):
@@ -215,18 +242,19 @@ class Supervisor:
             board = self._boards[key] = accept_board.AcceptBoard(spawn.app.workers)
         return board
 
-    def _setup(self, spawn, seat):
+    def _setup(self, spawn, seat, sheet):
         listener = self._sockets[sockets.socket_key(spawn.app)]
         return worker_setup.WorkerSetup(
             app=spawn.app, generation=spawn.generation, plan=spawn.plan,
             listener=listener, seat=seat, reports_fd=self._pipes.reports_w,
             lifeline_fd=self._pipes.lifeline_r,
-            supervisor_only=self._inherited_by(listener))
+            supervisor_only=self._inherited_by(listener), sheet=sheet)
 
     def _inherited_by(self, listener):
-        """What a new worker must close: every supervisor fd and other apps' sockets."""
+        """What a new worker must close: every supervisor fd, other apps' sockets, the admin endpoint's."""
+        admin_sockets = self._admin.sockets() if self._admin is not None else []
         return worker_setup.Inherited(
-            sockets=[s for s in self._sockets.values() if s is not listener],
+            sockets=[s for s in self._sockets.values() if s is not listener] + admin_sockets,
             selector=self._selector, fds=self._pipes.supervisor_only())
 
     def _read_plan(self, _):
@@ -241,10 +269,17 @@ class Supervisor:
             LOG.debug("Reload failed", exc_info=True)
             reason = f"unexpected {type(exc).__name__}: {exc}"
         else:
+            self._warn_if_admin_moved(plan.metrics)
             self._perform(self._fleet.plan_read(plan, urls))
             return
+        self._monitor.plan_failed()
         # Logged outside the except block: oslo.log would append the exception.
         self._perform(self._fleet.plan_failed(reason))
+
+    def _warn_if_admin_moved(self, settings):
+        if settings != self._first_plan.metrics:
+            LOG.warning("metrics_listen and metrics_port are read at start only: "
+                        "the admin endpoint stays as it was until a restart")
 
     def _bind(self, plan):
         """Bind the plan's sockets, reusing those already bound; return each app's URL."""
@@ -292,6 +327,8 @@ class Supervisor:
 
     def _close_everything(self):
         self._kill_all()
+        if self._admin is not None:
+            self._admin.close()
         signal.set_wakeup_fd(-1)
         self._selector.close()
         self._pipes.close()

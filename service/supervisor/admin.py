@@ -181,7 +181,11 @@ class AdminServer:
         if method not in ("GET", "HEAD"):
             return (*_plain(405, "GET or HEAD only"), method)
         path = parts[1].decode("latin-1").partition("?")[0]
-        return (*self._pages.get(path), method)
+        try:
+            return (*self._pages.get(path), method)
+        except Exception:
+            LOG.exception("Admin endpoint: making %s failed", path)
+            return (*_plain(500, "internal error: see the log"), method)
 
     def _answer(self, client, status, content_type, body, method):
         head = (f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\n"

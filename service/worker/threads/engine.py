@@ -15,6 +15,7 @@ from service.worker import accept_turns
 from service.worker import accepting
 from service.worker.threads import parking
 from service.worker.threads import pool
+from service.worker.threads import sockets
 
 LOG = logging.getLogger(__name__)
 
@@ -69,8 +70,8 @@ class Acceptor:
             self._errors.accepted(time.monotonic())
             self._connections.accepted()
             settings = self._settings
-            self._dispatch(accepting.prepared(client, settings.tls_context,
-                                              settings.socket_timeout), address)
+            self._dispatch(sockets.prepared(client, settings.tls_context,
+                                            settings.socket_timeout), address)
 
     def _wait_for_a_connection(self):
         """Wait for this worker's turn, for a request thread to be near, and for a connection; False once stopped."""

@@ -54,9 +54,11 @@ def title(data, what):
     run = data.get("run", {})
     date = run.get("date", "unknown date").replace("T", " ")
     options = run.get("options", data.get("options", {}))
+    rounds = options.get("rounds")
     return (f"{what} per scenario and server: tools/bench run of {date}\n"
-            f"{machine_label(run.get('machine', {}))}; {options.get('rounds')} "
-            f"rounds of {options.get('duration')} s, medians")
+            f"{machine_label(run.get('machine', {}))}; medians of {rounds} "
+            f"round{'s' if rounds != 1 else ''}, --duration "
+            f"{options.get('duration')}")
 
 
 def draw(data, out_dir, fmt="png"):
@@ -73,9 +75,10 @@ def draw(data, out_dir, fmt="png"):
         found = panels(data, key)
         if not found:
             continue
-        rows = math.ceil(len(found) / COLUMNS)
-        figure, axes = plt.subplots(rows, COLUMNS, squeeze=False,
-                                    figsize=(5.2 * COLUMNS, 3.4 * rows))
+        columns = min(COLUMNS, len(found))
+        rows = math.ceil(len(found) / columns)
+        figure, axes = plt.subplots(rows, columns, squeeze=False,
+                                    figsize=(5.2 * columns, 3.4 * rows + 0.8))
         for ax, (scenario, subtitle, bars) in zip(axes.flat, found):
             _panel(ax, scenario, subtitle, bars, axis, colours)
         for ax in list(axes.flat)[len(found):]:

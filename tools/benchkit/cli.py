@@ -77,8 +77,8 @@ def parse_options(argv, doc):
                         help="run only these scenarios")
     parser.add_argument("--quick", action="store_true",
                         help="short durations and one round: a smoke run")
-    parser.add_argument("--max-minutes", type=float, default=40,
-                        help="abort (and clean up) after this long (default 40)")
+    parser.add_argument("--max-minutes", type=float, default=60,
+                        help="abort (and clean up) after this long (default 60)")
     options = parser.parse_args(argv)
     quick = options.quick
     if options.duration is None:

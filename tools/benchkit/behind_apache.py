@@ -24,7 +24,7 @@ from .places import RUN, WORKERS
 from .processes import worker_memory
 from .servers import Server, bench_env
 from .service_api import (SERVICE_API, THREADS, VARIANTS, spawn_service_api,
-                          wait_service_api_ready)
+                          wait_service_api_ready, what_it_ran)
 from .waiting import failure_reason, first_200
 
 APP = "json-api"
@@ -63,7 +63,9 @@ def start_service_api(procs, socket_path, url, name):
     wait_service_api_ready(proc, log)
     first = first_200(url, started, proc, log,
                       f"{name} to serve through Apache", timeout=FIRST_200_S)
-    return Server(name, url, proc, log, first)
+    server = Server(name, url, proc, log, first)
+    server.check = what_it_ran(server, "apache")
+    return server
 
 
 def _start(procs, name, socket_path, url):
@@ -89,7 +91,8 @@ def run_behind_apache(procs, options, report):
             run_wrk(procs, server.url, options.warmup)
         loads = _rounds(procs, options, servers, apache.pid)
         memory = {s.name: worker_memory(s.worker_pids()) for s in servers}
-        report.comparison(COMPARISON, loads, memory, failed=failed)
+        report.comparison(COMPARISON, loads, memory, failed=failed,
+                          servers=servers)
     finally:
         for server in servers:
             procs.stop(server.proc)

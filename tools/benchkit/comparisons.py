@@ -142,7 +142,8 @@ def _interleaved_rounds(procs, options, report, servers, comparisons, failed):
         report.comparison(comparison, loads[comparison.name], {
             s.name: memory[s.name] for s in serving(servers, comparison)},
             failed={n: why for n, why in failed.items()
-                    if n in comparison.servers})
+                    if n in comparison.servers},
+            servers=serving(servers, comparison))
 
 
 def with_noise(server_pgid, run_load, backend_pid=None, front_pgid=None):

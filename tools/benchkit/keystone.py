@@ -26,7 +26,7 @@ from .places import HOST, RUN, WORKERS
 from .processes import connection_owners, worker_memory
 from .servers import Server, bench_env
 from .service_api import (SERVICE_API, THREADS, VARIANTS, service_api_urls,
-                          spawn_service_api, wait_service_api_ready)
+                          spawn_service_api, wait_service_api_ready, what_it_ran)
 from .token_clients import run_token_clients
 from .waiting import failure_reason, first_200, free_port, split_url, wait_until
 
@@ -98,7 +98,9 @@ def start_service_api(procs, root, name):
     url = wait_until(lambda: service_api_urls(log).get("keystone"), 120,
                      f"{name} to bind", proc, log)
     wait_service_api_ready(proc, log, timeout=180)
-    return _serving(name, url, proc, log, started)
+    server = _serving(name, url, proc, log, started)
+    server.check = what_it_ran(server, "keystone")
+    return server
 
 
 def _serving(name, url, proc, log, started):
@@ -138,7 +140,7 @@ def run_keystone(procs, options, report):
                     owners=_owners_of(server))))
         memory = {s.name: worker_memory(s.worker_pids()) for s in servers}
         report.comparison(COMPARISON, loads, memory, failed=failed,
-                          seconds=round_seconds(options))
+                          seconds=round_seconds(options), servers=servers)
     finally:
         for server in servers:
             procs.stop(server.proc)

@@ -32,13 +32,16 @@ class Report(MeasureTables):
             self.emit(f"{name:<{NAME_WIDTH}}{PEERS[name].access_log:<32}"
                       f"{PEERS[name].what}")
 
-    def comparison(self, comparison, loads, memory, failed=None, seconds=None):
+    def comparison(self, comparison, loads, memory, failed=None, seconds=None,
+                   servers=()):
         """One scenario's table; `failed`: {server: why it did not start}; `seconds`: of a round, when not --duration."""
         failed = failed or {}
         rows = {name: dict(results.row_of(runs), **memory[name])
                 for name, runs in loads.items()}
+        checks = {s.name: s.check for s in servers if s.check}
         self.data["comparisons"][comparison.name] = {
             "title": comparison.title, "servers": rows, "failed": failed,
+            "checks": checks,
             "rounds": {n: [dataclasses.asdict(r) for r in runs]
                        for n, runs in loads.items()}}
         load = (f"wrk 1 thread, {CONNECTIONS} connections" if seconds is None
@@ -49,6 +52,8 @@ class Report(MeasureTables):
         self._table(rows, loads)
         for name, why in failed.items():
             self.emit(f"{name:<{NAME_WIDTH}}did not start: {why}")
+        for name, check in checks.items():
+            self.emit(f"({name}: {check})")
         self._notes(comparison, rows, loads)
         self.emit(ratio_line(rows))
 

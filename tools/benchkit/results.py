@@ -16,6 +16,8 @@ a key below bumps SCHEMA. Times are milliseconds (`_ms`) or seconds
                     title,
                     servers: {server: row}     only servers that were measured
                     failed: {server: reason}   servers that did not start
+                    checks: {server: text}     what the daemon made of a
+                                               variant's settings
                     rounds: {server: [round]}  each round as measured
                   }}
       row         rps            requests per second, median of the rounds

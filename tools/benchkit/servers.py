@@ -20,6 +20,9 @@ class Server:
     log: Path
     # From the exec of its command to the first 200 from the app's port.
     first_200_s: float = None
+    # service-api's variants: what the daemon made of the variant's
+    # settings (service_api.what_it_ran), for the report.
+    check: str = None
 
     def worker_pids(self):
         return children(self.proc.pid)

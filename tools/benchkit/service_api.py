@@ -16,13 +16,14 @@ and measures the plain daemon until then: the report says which settings
 each variant had (servers.<name>.what in the results file).
 """
 
+import configparser
 import dataclasses
 import re
 import time
 
 from .places import GEN, HOST, RUN, VENV, WORKERS
 from .servers import Server, bench_env
-from .waiting import first_200, free_port, wait_until
+from .waiting import first_200, free_port, http_get, wait_until
 
 SERVICE_API = "service-api"
 THREADS = "service-api-threads"
@@ -77,9 +78,7 @@ def _value(value):
 def spawn_service_api(procs, tag, apps, workers, variant=VARIANTS[SERVICE_API],
                       listen=None, paste_ini=None, venv=None, env=None):
     """Start service-api on `apps` (from `paste_ini`, the bench's by default), from `venv` (the main one)."""
-    conf = RUN / f"{tag}-{variant.name}-svc.conf"
-    if variant.name == SERVICE_API:
-        conf = RUN / f"{tag}-svc.conf"
+    conf = svc_conf_path(tag, variant.name)
     conf.write_text(svc_conf_text(apps, workers, variant, listen, paste_ini))
     log = RUN / f"{tag}-{variant.name}.log"
     # Its address is read from this log: no line of an earlier start may be there.
@@ -88,6 +87,41 @@ def spawn_service_api(procs, tag, apps, workers, variant=VARIANTS[SERVICE_API],
     proc = procs.start([binary, "--config-file", conf], log,
                        env=env or bench_env(), cwd=RUN)
     return proc, log
+
+
+def svc_conf_path(tag, name):
+    return RUN / (f"{tag}-svc.conf" if name == SERVICE_API else f"{tag}-{name}-svc.conf")
+
+
+def what_it_ran(server, tag):
+    """For a variant, whether the daemon did what its settings ask (a feature may not have landed yet); None otherwise."""
+    variant = VARIANTS.get(server.name)
+    if variant is None:
+        return None
+    if variant.app.get("worker_model") == "threads":
+        if any(_maps_greenlet(pid) for pid in server.worker_pids()):
+            return ("greenlet is loaded in its workers: the daemon ignored "
+                    "worker_model, so this row is the eventlet model")
+        return "no greenlet in its workers: the threads model"
+    if "metrics_port" in variant.defaults:
+        conf = configparser.ConfigParser(interpolation=None)
+        conf.read(svc_conf_path(tag, server.name))
+        port = conf.get("DEFAULT", "metrics_port")
+        try:
+            status = http_get(f"http://{HOST}:{port}/metrics", timeout=2)[0]
+        except OSError:
+            return (f"nothing answers on metrics_port {port}: no admin "
+                    f"endpoint yet, so this row is the plain daemon")
+        return f"/metrics on port {port} answered {status}"
+    return None
+
+
+def _maps_greenlet(pid):
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return "greenlet" in f.read()
+    except OSError:
+        return False
 
 
 def service_api_urls(log):
@@ -109,7 +143,9 @@ def start_service_api(procs, tag, app, workers=WORKERS, max_seconds=None,
                      "service-api to bind", proc, log)
     first = first_200(url, started, proc, log, "service-api to serve")
     wait_service_api_ready(proc, log)
-    return Server(variant.name, url, proc, log, first)
+    server = Server(variant.name, url, proc, log, first)
+    server.check = what_it_ran(server, tag)
+    return server
 
 
 def variant_starter(name):

@@ -1,6 +1,8 @@
 """tools/benchkit: what the bench writes for the servers it starts (svc.conf variants, uWSGI, Apache)."""
 
 import configparser
+import os
+import signal
 
 from benchkit import apache, behind_apache, peers, service_api
 from recipes import files as recipe_files
@@ -70,3 +72,42 @@ def test_recipe_operator_paths_move_under_the_root():
     assert recipe_files.template(text, "/r") == (
         "connection = sqlite:////r/var/lib/keystone/k.sqlite\n"
         "key_repository = /r/etc/keystone/fernet-keys/\n")
+
+
+def _worker_tree(code):
+    """A process whose one child (its 'worker') runs `code`, then sleeps; the child's pid once it printed."""
+    import subprocess
+    import sys
+    parent = subprocess.Popen(
+        [sys.executable, "-c", "import subprocess, sys; subprocess.run([sys.executable, '-c', sys.argv[1]])",
+         f"{code}; print('ready', flush=True); import time; time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True, start_new_session=True)
+    assert parent.stdout.readline().strip() == "ready"
+    return parent
+
+
+def _server(name, proc):
+    from benchkit.servers import Server
+    return Server(name, "http://127.0.0.1:1", proc, None)
+
+
+def test_a_threads_variant_whose_workers_loaded_greenlet_is_said_to_be_the_eventlet_model():
+    for code, expected in (("import greenlet", "ignored worker_model"),
+                           ("import threading", "the threads model")):
+        parent = _worker_tree(code)
+        try:
+            found = service_api.what_it_ran(_server(service_api.THREADS, parent), "t")
+        finally:
+            os.killpg(parent.pid, signal.SIGKILL)
+            parent.wait()
+        assert expected in found
+
+
+def test_a_metrics_variant_with_nothing_on_its_port_is_said_to_be_the_plain_daemon(tmp_path, monkeypatch):
+    monkeypatch.setattr(service_api, "RUN", tmp_path)
+    variant = service_api.VARIANTS[service_api.METRICS]
+    service_api.svc_conf_path("t", variant.name).write_text(
+        service_api.svc_conf_text(["hello"], 1, variant))
+    found = service_api.what_it_ran(_server(variant.name, None), "t")
+    assert "nothing answers on metrics_port" in found
+    assert service_api.what_it_ran(_server(service_api.SERVICE_API, None), "t") is None

@@ -15,9 +15,9 @@ from .console import progress
 from .lineup import CLASSIC, EVERY, start_servers
 from .load import run_wrk
 from .peers import FLOOR
-from .service_api import METRICS, THREADS
 from .places import IO_TIMEOUT_S, WORKERS, WRK_TIMEOUT_S
 from .processes import CLOCK_TICKS, cpu_or_zero, cpu_seconds, group_members, worker_memory
+from .service_api import METRICS, THREADS
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,6 +12,7 @@ interleaved rounds. A token costs keystone a bcrypt hash of the password:
 tens of milliseconds of CPU per request, which is what this measures.
 """
 
+import functools
 import os
 import time
 
@@ -110,10 +111,9 @@ def _serving(name, url, proc, log, started):
     return Server(name, url, proc, log, first)
 
 
-STARTERS = {UWSGI: lambda procs, root: start_uwsgi(procs, root),
-            GTHREAD: lambda procs, root: start_gthread(procs, root),
-            SERVICE_API: lambda procs, root: start_service_api(procs, root, SERVICE_API),
-            THREADS: lambda procs, root: start_service_api(procs, root, THREADS)}
+STARTERS = {UWSGI: start_uwsgi, GTHREAD: start_gthread,
+            SERVICE_API: functools.partial(start_service_api, name=SERVICE_API),
+            THREADS: functools.partial(start_service_api, name=THREADS)}
 
 
 def run_keystone(procs, options, report):

@@ -99,8 +99,9 @@ class Report(MeasureTables):
             self._clients(rows, clients)
         kinds = _error_kinds(loads)
         if kinds:
-            self.emit(f"errors by kind: {kinds} (a wrk timeout is a request "
-                      f"unanswered after {comparison.timeout_s} s)")
+            why = (f" (a wrk timeout is a request unanswered after "
+                   f"{comparison.timeout_s} s)" if "timeout" in kinds else "")
+            self.emit(f"errors by kind: {kinds}{why}")
 
     def _clients(self, rows, clients):
         self.emit("server CPU per request: " + ", ".join(

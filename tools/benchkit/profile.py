@@ -84,12 +84,13 @@ def summarize_profile(folded):
 CATEGORIES = (
     ("socket send (greenio send loop, the syscall)",
      re.compile(r"^(_send_loop|sendall|send) \((eventlet/)?greenio|"
-                r"^write \(socket\.py")),
+                r"^write \(socket\.py|^sendall \(worker/threads/sockets\.py")),
     ("socket recv (greenio recv loop, the syscall)",
      re.compile(r"^(_recv_loop|recv|recv_into) \((eventlet/)?greenio|"
-                r"^readinto \(socket\.py")),
-    ("hub: epoll wait, timers, green thread switches",
-     re.compile(r"\(hubs/|\(eventlet/hubs|^switch \(|timeout\.py")),
+                r"^readinto \(socket\.py|^recv(_now)? \(worker/threads/sockets\.py")),
+    ("hub or I/O threads: epoll wait, timers, parking, switches",
+     re.compile(r"\(hubs/|\(eventlet/hubs|^switch \(|timeout\.py|"
+                r"\(worker/(green|threads)/parking\.py|\(worker/threads/engine\.py")),
     ("access log: logging, oslo.log formatting, file write",
      re.compile(r"\(logging/|oslo_log/|oslo_context/|\(tz/|\(dateutil|"
                 r"log_request|log_date_time_string|\(accesslog/|^_log_access ")),
@@ -114,8 +115,9 @@ CATEGORIES = (
                 r"^close \(eventlet/greenio")),
     ("request loop: the connection and the exchange, ours",
      re.compile(r"\(worker/(connection|exchange|app_server)\.py")),
-    ("green threads: runners taking and finishing connections",
-     re.compile(r"\(worker/runners\.py|^process_request \(eventlet/wsgi")),
+    ("units: green runners or request threads taking connections",
+     re.compile(r"\(worker/green/runners\.py|\(worker/threads/pool\.py|"
+                r"^process_request \(eventlet/wsgi")),
 )
 
 

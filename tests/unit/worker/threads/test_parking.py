@@ -164,7 +164,25 @@ def test_a_request_thread_reads_a_head_only_once_it_is_decided(lots, pair, sent,
 def test_the_end_of_the_stream_goes_to_the_read(lots, pair):
     server, client = pair
     client.close()
-    assert parking.ThreadWaiting(lots().lot).for_request(Conn(server), first=False)
+    assert parking.ThreadWaiting(lots().lot).for_request(Conn(server), first=True)
+
+
+def test_after_a_response_the_connection_parks_without_a_look(lots, pair):
+    server, client = pair
+    lot = lots()
+    client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # already there
+    conn = Conn(server)
+    assert not parking.ThreadWaiting(lot.lot).for_request(conn, first=False)
+    assert conn.reader.unread() == b""  # not read here: the lot hands it back at once
+    wait_for(lambda: lot.resumed)
+
+
+def test_after_a_response_what_the_client_sent_along_is_read(lots, pair):
+    server, client = pair
+    conn = Conn(server)
+    client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert conn.reader.receive_now()  # pipelined behind the last request
+    assert parking.ThreadWaiting(lots().lot).for_request(conn, first=False)
 
 
 def test_many_threads_parking_at_once_are_all_resumed(lots):

@@ -19,6 +19,7 @@ from service.worker import connection
 from service.worker import green
 from service.worker import idle
 from service.worker import runners
+from service.worker import uwsgi_connection
 from service.worker.drain import Connections
 
 LOG = logging.getLogger(__name__)
@@ -95,8 +96,10 @@ class Listener:
 class AppServer:
     """One app on one listening socket until a stop signal or the supervisor's death."""
 
-    def __init__(self, app, sock, settings, tls_context, seat):
+    def __init__(self, app, sock, settings, tls_context, seat, protocol="http"):
         self.connections = Connections(settings.pool_size, seat)
+        # What a connection of this app's socket speaks (AppPlan.protocol).
+        self.connection_kind = _CONNECTION_KINDS[protocol]
         socket_timeout = settings.client_socket_timeout or None
         self.listener = Listener(sock, self.connections, seat, socket_timeout, tls_context)
         # Open connections per worker are bounded by file descriptors, not by
@@ -140,7 +143,7 @@ class AppServer:
         """Serve one accepted (or resumed) connection, in its own green thread; close it unless parked."""
         parked = False
         try:
-            parked = connection.Connection(sock, client_address, self.serving).serve()
+            parked = self.connection_kind(sock, client_address, self.serving).serve()
         except ssl.SSLError as exc:
             # A failed handshake (plain HTTP on a TLS port, no client
             # certificate, an old TLS version) ends that connection only.
@@ -170,6 +173,10 @@ class AppServer:
                     logs.own().reopen_files()
                 if signal.SIGTERM in received:
                     return
+
+
+_CONNECTION_KINDS = {"http": connection.Connection,
+                     "uwsgi": uwsgi_connection.UwsgiConnection}
 
 
 def _server_environ(https):
@@ -207,7 +214,9 @@ def _in_this_thread_only(callback):
 def _fixed_local_address(listener):
     """The address every accepted connection has as its own, or None when it varies."""
     address = listener.getsockname()
-    if not isinstance(address, tuple) or address[0] in _WILDCARD_HOSTS:
+    if not isinstance(address, tuple):
+        return address or None  # a Unix socket's path (none for an unnamed one)
+    if address[0] in _WILDCARD_HOSTS:
         return None
     return address
 

@@ -121,7 +121,7 @@ def _build_and_serve(setup):
     tls_context = (tls.server_context(setup.app.name, setup.app.tls)
                    if setup.app.tls else None)
     server = app_server.AppServer(app, setup.listener, setup.plan.wsgi,
-                                  tls_context, setup.seat)
+                                  tls_context, setup.seat, setup.app.protocol)
     try:
         _report(setup, "ready")
     except BrokenPipeError:

@@ -30,7 +30,7 @@ def passed_fds(environ, pid):
         count = int(environ.get("LISTEN_FDS", ""))
     except ValueError:
         raise ConfigError(f"LISTEN_FDS: not a number: {environ.get('LISTEN_FDS')!r}") from None
-    names = environ.get("LISTEN_FDNAMES", "").split(":") if count else []
+    names = environ["LISTEN_FDNAMES"].split(":") if environ.get("LISTEN_FDNAMES") else []
     if len(names) != count:
         # systemd names every descriptor ("unknown" without FileDescriptorName=).
         names = (names + ["unknown"] * count)[:count]

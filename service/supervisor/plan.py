@@ -229,12 +229,13 @@ def _app_plan(conf, name, cpu_count, systemd_socket=False):
         raise ConfigError(f"[{name}] port: app {name}: required option is "
                           "not set (or set unix_socket)")
     workers = _option(conf, "workers", name)
-    tls = _tls_settings(conf, name)
     protocol = _option(conf, "protocol", name)
-    if protocol == "uwsgi" and tls:
+    if protocol == "uwsgi" and (_option(conf, "cert_file", name)
+                                or _option(conf, "key_file", name)):
         raise ConfigError(f"[{name}] protocol: app {name}: uwsgi is spoken "
                           "to a web server in front, which does TLS: remove "
                           "cert_file and key_file")
+    tls = _tls_settings(conf, name)
     return AppPlan(name=name, listen=_option(conf, "listen", name),
                    port=port, workers=workers or cpu_count, tls=tls,
                    unix_socket=unix_socket,

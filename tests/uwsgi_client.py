@@ -32,13 +32,15 @@ def apache_vars(method="GET", path_info="/", script_name="", query="", body=None
     return pairs
 
 
-def request(address, data, family=socket.AF_INET, timeout=10):
-    """Send `data` on a new connection to `address`; everything received until the server closes."""
+def request(address, data, family=socket.AF_INET, timeout=10, half_close=False):
+    """Send `data` on a new connection to `address` (then close our side with `half_close`); everything received until the server closes."""
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(address)
         try:
             sock.sendall(data)
+            if half_close:
+                sock.shutdown(socket.SHUT_WR)
         except (BrokenPipeError, ConnectionResetError):
             pass  # answered and closed before reading it all
         received = b""

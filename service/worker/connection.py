@@ -9,6 +9,11 @@ another request. A head it refuses is answered with a status line and a
 fixed message, then the connection closes: no exception text and no
 leftover bytes of a refused request are ever served.
 
+A web server in front that speaks uwsgi (protocol = uwsgi) gets a
+UwsgiConnection (service.worker.uwsgi_connection): the same connection with
+its request read another way; it overrides _parse_head, environ_for and
+get_client_address.
+
 A keep-alive client that stays idle is handed to the parking lot
 (service.worker.idle), and the worker's Connections (service.worker.drain)
 always know which connections are idle, so that a drain can close those

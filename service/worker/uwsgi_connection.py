@@ -11,8 +11,9 @@ overrides what a connection says about its request, and only that:
 - get_client_address(): the access log shows the front end's client
   (REMOTE_ADDR and REMOTE_PORT), not the front end.
 
-As uWSGI, it serves one request per connection and answers as HTTP, with
-the body ending at the close (the front end reads to it). A packet it
+As uWSGI, it serves one request per connection (the head it reads never
+keeps the connection: the exchange ends it) and answers as HTTP, with the
+body ending at the close (the front end reads to it). A packet it
 refuses gets the refusal's status as an HTTP answer (the front end relays
 it) and one INFO line, and the connection closes.
 
@@ -24,7 +25,6 @@ import logging
 from service.http import environ as http_environ
 from service.http import uwsgi
 from service.worker import connection
-from service.worker.exchange import Exchange
 
 LOG = logging.getLogger(__name__)
 
@@ -34,18 +34,6 @@ class UwsgiConnection(connection.Connection):
 
     # The request the front end forwarded (service.http.uwsgi), once read.
     forwarded = None
-
-    def _serve_requests(self):
-        head = self._receive_head()
-        if head is not None:
-            exchange = Exchange(self, head)
-            exchange.run()
-            if not exchange.body.complete and not self.refused:
-                # The front end sent the whole body before it reads the
-                # answer: closing on unread bytes would reset the connection
-                # under that answer (the drain reads a bounded amount).
-                self._linger()
-        return False
 
     def _parse_head(self):
         reader = self.reader

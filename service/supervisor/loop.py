@@ -61,7 +61,8 @@ class Pipes:
 
 
 class Supervisor:
-    def __init__(self, plan, reread_plan, become_worker, early_signals=None):
+    def __init__(self, plan, reread_plan, become_worker, early_signals=None,
+                 systemd_sockets=None):
         self._first_plan = plan
         # Returns the plan from the config files as they are now, or raises ConfigError.
         self._reread_plan = reread_plan
@@ -75,6 +76,11 @@ class Supervisor:
         # Listening sockets by sockets.socket_key(): those of the current
         # and the pending generation.
         self._sockets = {}
+        # The sockets systemd passed (service.supervisor.activation), by
+        # socket_key(): kept until the end, whichever app serves them, so
+        # an app added back by a reload finds its socket again.
+        self._passed = {("systemd", name): sock
+                        for name, sock in (systemd_sockets or {}).items()}
         # pid -> accept_board.Seat of every child not yet reaped.
         self._seats = {}
         # (generation, app name) -> the accept_board.AcceptBoard its workers
@@ -123,7 +129,17 @@ class Supervisor:
 
     def _start(self):
         urls = self._bind(self._first_plan)
+        self._tell_passed_sockets(self._first_plan)
         self._perform(self._fleet.start(self._first_plan, urls))
+
+    def _tell_passed_sockets(self, plan):
+        served = {app.name for app in plan.apps if app.systemd_socket}
+        for _, name in self._passed:
+            if name in served:
+                LOG.info("App %s serves the socket systemd passed for it", name)
+            else:
+                LOG.warning("systemd passed a socket named %s, but no app in "
+                            "enabled_apis is named so: it is not served", name)
 
     def _wait_for_events(self):
         for key, _ in self._selector.select(self._timeout()):
@@ -226,7 +242,8 @@ class Supervisor:
     def _inherited_by(self, listener):
         """What a new worker must close: every supervisor fd and other apps' sockets."""
         return worker_setup.Inherited(
-            sockets=[s for s in self._sockets.values() if s is not listener],
+            sockets=[s for s in {**self._passed, **self._sockets}.values()
+                     if s is not listener],
             selector=self._selector, fds=self._pipes.supervisor_only())
 
     def _read_plan(self, _):
@@ -248,16 +265,18 @@ class Supervisor:
 
     def _bind(self, plan):
         """Bind the plan's sockets, reusing those already bound; return each app's URL."""
-        bound = sockets.bind_all(plan.apps, plan.sockets, self._sockets)
+        bound = sockets.bind_all(plan.apps, plan.sockets, {**self._passed, **self._sockets})
         self._sockets.update(bound)
-        return {app.name: sockets.url(bound[sockets.socket_key(app)], bool(app.tls))
+        return {app.name: sockets.url(bound[sockets.socket_key(app)], bool(app.tls),
+                                      app.protocol)
                 for app in plan.apps}
 
     def _close_sockets(self, action):
         # The fleet closes each key once; a supervisor must not fall over
-        # if it ever asked twice.
-        sockets.close_all(filter(None, (self._sockets.pop(key, None)
-                                        for key in action.keys)))
+        # if it ever asked twice. A passed socket stays open (see _passed).
+        closed = [(key, self._sockets.pop(key, None)) for key in action.keys]
+        sockets.close_all(sock for key, sock in closed
+                          if sock is not None and key not in self._passed)
 
     def _terminate(self, action):
         _send(action.pid, signal.SIGTERM)
@@ -295,7 +314,7 @@ class Supervisor:
         signal.set_wakeup_fd(-1)
         self._selector.close()
         self._pipes.close()
-        sockets.close_all(self._sockets.values())
+        sockets.close_all({**self._passed, **self._sockets}.values())
 
     def _kill_all(self):
         """Kill and reap every worker left (a second stop signal, or an error in the loop)."""

@@ -29,6 +29,9 @@ NOT_ACCEPTING = -1
 # connections, or an eighth more, whichever is greater.
 SLACK_CONNECTIONS = 2
 SLACK_SHARE = 8
+# A worker holding this many more connections than its least busy sibling
+# lets one go (see over_share): then both hold as many, give or take one.
+SHED_GAP = 2
 _SLOT = struct.Struct("=i")
 
 
@@ -38,6 +41,20 @@ def is_ahead(mine, others):
     if least is None:
         return False
     return mine > least + max(SLACK_CONNECTIONS, least // SLACK_SHARE)
+
+
+def over_share(mine, others):
+    """Whether a worker holding `mine` connections holds so many more than its least busy sibling that it should let one go.
+
+    Balanced accepting cannot help keep-alive clients that came while a
+    sibling was busy (a worker stuck for a moment in a CPU-heavy request
+    takes no connections, and its siblings stop waiting for it): those stay
+    where they landed, and each gets a smaller share of that worker. Asking
+    one of them to reconnect (its next response says Connection: close)
+    moves it to the least busy worker, which the accept board lets take it.
+    """
+    least = least_busy(others)
+    return least is not None and mine - least >= SHED_GAP
 
 
 def least_busy(others):

@@ -47,3 +47,20 @@ def validated_echo_factory(global_conf, **local_conf):
         return [b"%s %d bytes: %s" % (environ["QUERY_STRING"].encode(),
                                       len(body), body)]
     return validate.validator(echo)
+
+
+def request_echo_factory(global_conf, **local_conf):
+    """Answers with what a front end forwarded: the mount, the client, the body as read to its end."""
+    def request_echo(environ, start_response):
+        read = environ["wsgi.input"].read
+        body = b"".join(iter(lambda: read(65536), b""))
+        shown = {key: environ.get(key) for key in (
+            "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "REQUEST_METHOD", "REMOTE_ADDR",
+            "CONTENT_LENGTH", "CONTENT_TYPE", "HTTP_HOST", "HTTP_TRANSFER_ENCODING",
+            "SERVER_PROTOCOL", "wsgi.url_scheme")}
+        shown["body"] = body.decode("latin-1")
+        reply = json.dumps(shown).encode()
+        start_response("200 OK", [("Content-Type", "application/json"),
+                                  ("Content-Length", str(len(reply)))])
+        return [reply]
+    return request_echo

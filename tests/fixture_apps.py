@@ -180,3 +180,17 @@ def runtime_factory(global_conf, **local_conf):
         }
         return _text(start_response, "200 OK", json.dumps(facts))
     return runtime
+
+
+def spin_factory(global_conf, **local_conf):
+    """Keeps the processor busy for ?seconds (default 1) before answering: a CPU-heavy request."""
+    def spin(environ, start_response):
+        query = environ.get("QUERY_STRING", "")
+        seconds = float(query.partition("=")[2] or 1)
+        print(f"spin: spinning {seconds} in {os.getpid()}", file=sys.stderr,
+              flush=True)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            pass
+        return _text(start_response, "200 OK", f"spun {seconds}\n")
+    return spin

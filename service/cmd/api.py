@@ -27,6 +27,7 @@ from service import logs  # noqa: E402
 from service import proctitle  # noqa: E402
 from service.conf import files as conf_files  # noqa: E402
 from service.errors import ConfigError  # noqa: E402
+from service.supervisor import activation  # noqa: E402
 from service.supervisor import plan as service_plan  # noqa: E402
 from service.supervisor.loop import Supervisor  # noqa: E402
 
@@ -45,22 +46,24 @@ def main(argv=None):
     try:
         service_conf.parse_args(conf, argv)
         logs.setup(conf)
-        plan = service_plan.build_plan(conf, conf_files.files_read(conf, argv))
+        passed = activation.take_passed_sockets()
+        plan = service_plan.build_plan(conf, conf_files.files_read(conf, argv),
+                                       systemd_sockets=passed)
         if conf.check_config:
             return _check(plan, conf)
         if _stop_requested():
             return EXIT_STOPPED
         _log_warnings(plan)
         proctitle.set_title("service-api: supervisor")
-        return Supervisor(plan, lambda: reread(argv), _become_worker,
-                          EARLY_SIGNALS).run()
+        return Supervisor(plan, lambda: reread(argv, passed), _become_worker,
+                          EARLY_SIGNALS, passed).run()
     except ConfigError as exc:
         error = exc
     # Reported outside the except block: oslo.log would append the exception.
     return _config_error(conf, error)
 
 
-def reread(argv):
+def reread(argv, systemd_sockets=()):
     """The plan from the config files as they are now, or ConfigError.
 
     Parsed into a ConfigOpts of its own: logging keeps the settings it was
@@ -68,7 +71,8 @@ def reread(argv):
     """
     conf = cfg.ConfigOpts()
     service_conf.parse_args(conf, argv)
-    plan = service_plan.build_plan(conf, conf_files.files_read(conf, argv))
+    plan = service_plan.build_plan(conf, conf_files.files_read(conf, argv),
+                                   systemd_sockets=systemd_sockets)
     _log_warnings(plan)
     return plan
 

@@ -63,10 +63,13 @@ def _check_addresses(plan):
     """
     held = []
     for app in plan.apps:
+        if app.systemd_socket:
+            continue  # systemd binds it
         try:
-            sockets.bind(app, plan.sockets).close()
+            sockets.close_all([sockets.bind(app, plan.sockets)])
         except ConfigError:
-            pid = sockets.service_api_listening_on(app.port)
+            pid = (sockets.service_api_listening_on_unix(app.unix_socket) if app.unix_socket
+                   else sockets.service_api_listening_on(app.port))
             if pid is None:
                 raise
             held.append((app, pid))
@@ -265,6 +268,10 @@ def _row(cells, widths):
 
 
 def _address(app):
-    scheme = "https" if app.tls else "http"
+    scheme = "https" if app.tls else app.protocol
+    if app.systemd_socket:
+        return f"{scheme} on the socket systemd passes"
+    if app.unix_socket:
+        return f"{scheme}+unix:{app.unix_socket}"
     host = f"[{app.listen}]" if ":" in app.listen else app.listen
     return f"{scheme}://{host}:{app.port}"

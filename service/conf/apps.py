@@ -13,8 +13,35 @@ OPTS = [
         help="Address this app listens on (IPv4 or IPv6)."),
     cfg.PortOpt(
         "port",
-        help="Port this app listens on. Required. 0 lets the kernel pick "
+        help="Port this app listens on. Required, unless unix_socket is set "
+             "or systemd passes this app a socket. 0 lets the kernel pick "
              "one, which the log then names."),
+    cfg.StrOpt(
+        "unix_socket",
+        help="Path of a Unix socket to listen on instead of listen and port, "
+             "for a web server on this host (Apache, nginx). Created at "
+             "start with unix_socket_mode, kept across reloads, removed on "
+             "a clean stop. A socket file left by a daemon that was killed "
+             "is replaced; one another process listens on is an error. A "
+             "relative path resolves against the config file's directory."),
+    cfg.StrOpt(
+        "unix_socket_mode",
+        default="0660",
+        regex=r"^0?[0-7]{3}$",
+        help="Permissions of unix_socket, in octal (the umask does not "
+             "change them). Its owner and group are the daemon's. A web "
+             "server connects only with write permission: 0666 is "
+             "uWSGI's chmod-socket = 666, as devstack sets it."),
+    cfg.StrOpt(
+        "protocol",
+        default="http",
+        choices=[("http", "HTTP/1.1 from clients or an HTTP proxy"),
+                 ("uwsgi", "the uwsgi protocol from a web server in front: "
+                           "Apache's mod_proxy_uwsgi, nginx's uwsgi_pass")],
+        help="What this app's socket speaks. With uwsgi, the web server in "
+             "front sends each request's CGI variables (SCRIPT_NAME of its "
+             "mount point, REMOTE_ADDR of its client, ...) and the app sees "
+             "them in its environ; one request per connection, as uWSGI."),
     cfg.IntOpt(
         "workers",
         min=1,

@@ -63,7 +63,8 @@ class Pipes:
 
 
 class Supervisor:
-    def __init__(self, plan, reread_plan, become_worker, early_signals=None):
+    def __init__(self, plan, reread_plan, become_worker, early_signals=None,
+                 systemd_sockets=None):
         self._first_plan = plan
         # Returns the plan from the config files as they are now, or raises ConfigError.
         self._reread_plan = reread_plan
@@ -81,6 +82,11 @@ class Supervisor:
         # Listening sockets by sockets.socket_key(): those of the current
         # and the pending generation.
         self._sockets = {}
+        # The sockets systemd passed (service.supervisor.activation), by
+        # socket_key(): kept until the end, whichever app serves them, so
+        # an app added back by a reload finds its socket again.
+        self._passed = {("systemd", name): sock
+                        for name, sock in (systemd_sockets or {}).items()}
         # pid -> accept_board.Seat of every child not yet reaped.
         self._seats = {}
         # (generation, app name) -> the accept_board.AcceptBoard its workers
@@ -130,6 +136,7 @@ class Supervisor:
     def _start(self):
         self._serve_admin(self._first_plan.metrics)
         urls = self._bind(self._first_plan)
+        self._tell_passed_sockets(self._first_plan)
         self._perform(self._fleet.start(self._first_plan, urls))
 
     def _serve_admin(self, settings):
@@ -140,6 +147,15 @@ class Supervisor:
         self._admin = admin.AdminServer(sock, self._selector, admin.Pages(self._monitor))
         LOG.info("Admin endpoint: http://%s/metrics and /healthz",
                  sockets.url(sock).partition("//")[2])
+
+    def _tell_passed_sockets(self, plan):
+        served = {app.name for app in plan.apps if app.systemd_socket}
+        for _, name in self._passed:
+            if name in served:
+                LOG.info("App %s serves the socket systemd passed for it", name)
+            else:
+                LOG.warning("systemd passed a socket named %s, but no app in "
+                            "enabled_apis is named so: it is not served", name)
 
     def _wait_for_events(self):
         for key, _ in self._selector.select(self._timeout()):
@@ -254,7 +270,8 @@ class Supervisor:
         """What a new worker must close: every supervisor fd, other apps' sockets, the admin endpoint's."""
         admin_sockets = self._admin.sockets() if self._admin is not None else []
         return worker_setup.Inherited(
-            sockets=[s for s in self._sockets.values() if s is not listener] + admin_sockets,
+            sockets=[s for s in {**self._passed, **self._sockets}.values()
+                     if s is not listener] + admin_sockets,
             selector=self._selector, fds=self._pipes.supervisor_only())
 
     def _read_plan(self, _):
@@ -283,16 +300,18 @@ class Supervisor:
 
     def _bind(self, plan):
         """Bind the plan's sockets, reusing those already bound; return each app's URL."""
-        bound = sockets.bind_all(plan.apps, plan.sockets, self._sockets)
+        bound = sockets.bind_all(plan.apps, plan.sockets, {**self._passed, **self._sockets})
         self._sockets.update(bound)
-        return {app.name: sockets.url(bound[sockets.socket_key(app)], bool(app.tls))
+        return {app.name: sockets.url(bound[sockets.socket_key(app)], bool(app.tls),
+                                      app.protocol)
                 for app in plan.apps}
 
     def _close_sockets(self, action):
         # The fleet closes each key once; a supervisor must not fall over
-        # if it ever asked twice.
-        sockets.close_all(filter(None, (self._sockets.pop(key, None)
-                                        for key in action.keys)))
+        # if it ever asked twice. A passed socket stays open (see _passed).
+        closed = [(key, self._sockets.pop(key, None)) for key in action.keys]
+        sockets.close_all(sock for key, sock in closed
+                          if sock is not None and key not in self._passed)
 
     def _terminate(self, action):
         _send(action.pid, signal.SIGTERM)
@@ -332,7 +351,7 @@ class Supervisor:
         signal.set_wakeup_fd(-1)
         self._selector.close()
         self._pipes.close()
-        sockets.close_all(self._sockets.values())
+        sockets.close_all({**self._passed, **self._sockets}.values())
 
     def _kill_all(self):
         """Kill and reap every worker left (a second stop signal, or an error in the loop)."""

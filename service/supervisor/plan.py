@@ -20,6 +20,10 @@ from service.conf import files as conf_files
 from service.errors import ConfigError
 
 
+# sockaddr_un's sun_path holds 108 bytes, the last a NUL.
+MAX_UNIX_SOCKET_PATH_BYTES = 107
+
+
 @dataclasses.dataclass(frozen=True)
 class AppPlan:
     name: str
@@ -31,9 +35,21 @@ class AppPlan:
     worker_model: str = "eventlet"
     # Requests a threads-model worker serves at once.
     threads: int = 16
+    # A Unix socket's path, served instead of listen and port.
+    unix_socket: str = None
+    unix_socket_mode: int = 0o660
+    # "http", or "uwsgi" from a web server in front.
+    protocol: str = "http"
+    # systemd passed a socket named after this app: it is served instead.
+    systemd_socket: bool = False
 
     @property
     def address(self):
+        """What the app listens on, as two apps may not share it."""
+        if self.systemd_socket:
+            return ("systemd", self.name)
+        if self.unix_socket:
+            return ("unix", self.unix_socket)
         return (self.listen, self.port)
 
 
@@ -83,14 +99,20 @@ class Plan:
         return next(app for app in self.apps if app.name == name)
 
 
-def build_plan(conf, config_files, cpu_count=None):
-    """Check the configuration `conf` parsed from `config_files`; return the Plan, or raise ConfigError."""
+def build_plan(conf, config_files, cpu_count=None, systemd_sockets=()):
+    """Check the configuration `conf` parsed from `config_files`; return the Plan, or raise ConfigError.
+
+    `systemd_sockets`: the names of the sockets systemd passed (socket
+    activation); an app of one of these names serves that socket.
+    """
     _require(config_files)
     names = _enabled_apis(conf)
-    apps = tuple(_app_plan(conf, name, cpu_count or os.cpu_count() or 1)
+    apps = tuple(_app_plan(conf, name, cpu_count or os.cpu_count() or 1,
+                           name in systemd_sockets)
                  for name in names)
     _refuse_shared_addresses(apps)
     warnings = app_group_warnings(_sections(config_files), names)
+    warnings += tuple(unused_option_warnings(apps))
     paste_file = _paste_file(conf)
     paste_ini.check(paste_file, names)
     return Plan(
@@ -219,23 +241,52 @@ def _enabled_apis(conf):
     return names
 
 
-def _app_plan(conf, name, cpu_count):
+def _app_plan(conf, name, cpu_count, systemd_socket=False):
     if name == "DEFAULT" or name not in conf.list_all_sections():
         raise ConfigError(f"[DEFAULT] enabled_apis: app {name}: the config "
                           f"files have no [{name}] group (it needs at least "
                           "a port)")
     if name not in conf:
         service_conf.register_app_opts(conf, name)
+    unix_socket = _unix_socket(conf, name)
     port = _option(conf, "port", name)
-    if port is None:
+    if port is None and not (unix_socket or systemd_socket):
         raise ConfigError(f"[{name}] port: app {name}: required option is "
-                          "not set")
+                          "not set (or set unix_socket)")
     workers = _option(conf, "workers", name)
+    protocol = _option(conf, "protocol", name)
+    if protocol == "uwsgi" and (_option(conf, "cert_file", name)
+                                or _option(conf, "key_file", name)):
+        raise ConfigError(f"[{name}] protocol: app {name}: uwsgi is spoken "
+                          "to a web server in front, which does TLS: remove "
+                          "cert_file and key_file")
+    tls = _tls_settings(conf, name)
     return AppPlan(name=name, listen=_option(conf, "listen", name),
-                   port=port, workers=workers or cpu_count,
-                   tls=_tls_settings(conf, name),
+                   port=port, workers=workers or cpu_count, tls=tls,
                    worker_model=_option(conf, "worker_model", name),
-                   threads=_option(conf, "threads", name))
+                   threads=_option(conf, "threads", name),
+                   unix_socket=unix_socket,
+                   unix_socket_mode=int(_option(conf, "unix_socket_mode", name), 8),
+                   protocol=protocol, systemd_socket=systemd_socket)
+
+
+def _unix_socket(conf, name):
+    if not _option(conf, "unix_socket", name):
+        return None
+    path = _path(conf, "unix_socket", name)
+    if len(os.fsencode(path)) > MAX_UNIX_SOCKET_PATH_BYTES:
+        raise ConfigError(f"[{name}] unix_socket: app {name}: {path} is too "
+                          f"long for a Unix socket (at most "
+                          f"{MAX_UNIX_SOCKET_PATH_BYTES} bytes)")
+    return path
+
+
+def unused_option_warnings(apps):
+    """Options an app sets that its socket makes pointless (port has no default: set, it was meant)."""
+    for app in apps:
+        if app.unix_socket and app.port is not None and not app.systemd_socket:
+            yield (f"[{app.name}] port: app {app.name}: not used, the app "
+                   f"listens on its unix_socket {app.unix_socket}")
 
 
 def _tls_settings(conf, name):
@@ -258,10 +309,14 @@ def _tls_settings(conf, name):
 def _refuse_shared_addresses(apps):
     seen = {}
     for app in apps:
-        if app.port == 0:
+        if app.port == 0 and not (app.unix_socket or app.systemd_socket):
             continue
         other = seen.setdefault(app.address, app.name)
         if other != app.name:
+            if app.unix_socket:
+                raise ConfigError(
+                    f"[{app.name}] unix_socket: app {app.name}: "
+                    f"{app.unix_socket} is already the socket of app {other}")
             raise ConfigError(
                 f"[{app.name}] port: app {app.name}: {app.listen} port "
                 f"{app.port} is already the address of app {other}")

@@ -1,12 +1,16 @@
 """Listening sockets: bound by the supervisor, inherited by workers across the fork.
 
 No eventlet here. SO_REUSEPORT is never set: a second daemon (or anything
-else) on the same port must fail to bind, not silently share it.
+else) on the same port must fail to bind, not silently share it. A Unix
+socket's file is never taken from a process that listens on it, and is
+removed when the supervisor closes the socket that made it, if it is still
+that socket's file.
 """
 
 import errno
 import os
 import socket
+import stat
 
 from service.errors import ConfigError
 
@@ -14,11 +18,22 @@ from service.errors import ConfigError
 def socket_key(app):
     """What a socket is for: apps keep their socket across reloads while this is unchanged.
 
-    Port 0 asks the kernel for a fresh port, so such a socket belongs to its app alone.
+    Port 0 asks the kernel for a fresh port, so such a socket belongs to its
+    app alone, and so does a socket systemd passed for the app.
     """
+    if app.systemd_socket:
+        return ("systemd", app.name)
+    if app.unix_socket:
+        return ("unix", app.unix_socket)
     if app.port == 0:
         return (app.listen, 0, app.name)
     return (app.listen, app.port)
+
+
+class UnixListener(socket.socket):
+    """A listening Unix socket this daemon bound, and the file its bind made: (path, (st_dev, st_ino))."""
+
+    made_file = None
 
 
 def bind_all(apps, settings, existing):
@@ -35,6 +50,7 @@ def bind_all(apps, settings, existing):
             if key not in bound:
                 if key in existing:
                     bound[key] = existing[key]
+                    _keep_mode(app, bound[key])
                 else:
                     bound[key] = bind(app, settings)
                     new.append(bound[key])
@@ -45,6 +61,8 @@ def bind_all(apps, settings, existing):
 
 
 def bind(app, settings):
+    if app.unix_socket:
+        return _bind_unix(app, settings)
     family, address = _resolve(app)
     try:
         sock = socket.socket(family, socket.SOCK_STREAM)
@@ -63,6 +81,91 @@ def bind(app, settings):
                           f"listen on {_show(app.listen, app.port)}: "
                           f"{_reason(exc)}") from None
     return sock
+
+
+def _bind_unix(app, settings):
+    path = app.unix_socket
+    where = f"[{app.name}] unix_socket: app {app.name}"
+    _remove_stale_file(path, where)
+    sock = UnixListener(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(path)
+        sock.made_file = (path, _identity(os.lstat(path)))
+        # Before listen(): until then nobody can connect, whatever the
+        # umask let bind() create.
+        os.chmod(path, app.unix_socket_mode)
+        sock.listen(settings.backlog)
+    except OSError as exc:
+        close_all([sock])
+        raise ConfigError(f"{where}: cannot listen on {path}: {_reason(exc)}") from None
+    return sock
+
+
+def _remove_stale_file(path, where):
+    """Remove a socket file nobody listens on (a killed daemon's); ConfigError if someone does, or it is no socket."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot use {path}: {_reason(exc)}") from None
+    if not stat.S_ISSOCK(mode):
+        raise ConfigError(f"{where}: {path} exists and is not a socket")
+    if someone_listens_on(path):
+        raise ConfigError(f"{where}: cannot listen on {path}: another process "
+                          "listens on it")
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot replace the stale socket {path}: "
+                          f"{_reason(exc)}") from None
+
+
+def someone_listens_on(path):
+    """Whether a process accepts connections on the Unix socket at `path`."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        try:
+            probe.connect(path)
+        except (ConnectionRefusedError, FileNotFoundError):
+            return False
+        except (BlockingIOError, TimeoutError):
+            return True  # its queue is full: it is there, and busy
+        except OSError as exc:
+            raise ConfigError(f"cannot tell whether a process listens on "
+                              f"{path}: {_reason(exc)}") from None
+    return True
+
+
+def _identity(stat_result):
+    return (stat_result.st_dev, stat_result.st_ino)
+
+
+def _keep_mode(app, sock):
+    """A socket kept across a reload takes the unix_socket_mode the reload read."""
+    made = getattr(sock, "made_file", None)
+    if made is None:
+        return
+    try:
+        os.chmod(made[0], app.unix_socket_mode)
+    except OSError as exc:
+        raise ConfigError(f"[{app.name}] unix_socket_mode: app {app.name}: cannot "
+                          f"change the mode of {made[0]}: {_reason(exc)}") from None
+
+
+def _remove_file(sock):
+    """Remove the file a UnixListener's bind made, if it is still that file."""
+    made = getattr(sock, "made_file", None)
+    if made is None:
+        return
+    path, identity = made
+    try:
+        if _identity(os.lstat(path)) == identity:
+            os.unlink(path)
+    except OSError:
+        pass  # gone already, or out of our hands: nothing to clean up
 
 
 def _resolve(app):
@@ -101,7 +204,15 @@ def _reason(exc):
 
 def service_api_listening_on(port):
     """The pid of a service-api process listening on TCP `port`, or None (Linux /proc)."""
-    inodes = _listening_inodes(port)
+    return _service_api_holding(_listening_inodes(port))
+
+
+def service_api_listening_on_unix(path):
+    """The pid of a service-api process listening on the Unix socket `path`, or None (Linux /proc)."""
+    return _service_api_holding(_listening_unix_inodes(path))
+
+
+def _service_api_holding(inodes):
     for pid in filter(str.isdigit, _listdir("/proc")):
         if _holds_any(pid, inodes) and _is_service_api(pid):
             return int(pid)
@@ -123,6 +234,18 @@ def _listening_inodes(port):
 
 
 _TCP_LISTEN = "0A"
+# /proc/net/unix: Flags __SO_ACCEPTCON (a listening socket).
+_UNIX_ACCEPTCON = 0x10000
+
+
+def _listening_unix_inodes(path):
+    try:
+        with open("/proc/net/unix") as f:
+            rows = [line.split() for line in f.readlines()[1:]]
+    except OSError:
+        return set()
+    return {row[6] for row in rows
+            if len(row) >= 8 and row[7] == path and int(row[3], 16) & _UNIX_ACCEPTCON}
 
 
 def _holds_any(pid, inodes):
@@ -154,11 +277,15 @@ def _listdir(path):
         return []
 
 
-def url(sock, https=False):
+def url(sock, https=False, protocol="http"):
+    """Where `sock` listens, as the log shows it: http://127.0.0.1:8001, uwsgi://..., uwsgi+unix:/run/x.socket."""
+    scheme = "https" if https else protocol
+    if sock.family == socket.AF_UNIX:
+        return f"{scheme}+unix:{sock.getsockname()}"
     host, port = sock.getsockname()[:2]
     if sock.family == socket.AF_INET6:
         host = f"[{host}]"
-    return f"{'https' if https else 'http'}://{host}:{port}"
+    return f"{scheme}://{host}:{port}"
 
 
 def _show(host, port):
@@ -167,4 +294,5 @@ def _show(host, port):
 
 def close_all(sockets):
     for sock in sockets:
+        _remove_file(sock)
         sock.close()

@@ -21,6 +21,7 @@ from service.worker import client_sockets
 from service.worker import connection
 from service.worker import counting
 from service.worker import model as worker_model
+from service.worker import uwsgi_connection
 from service.worker.drain import Connections
 
 LOG = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ class AppServer:
         counts = counting.for_sheet(sheet, model)
         self.connections = Connections(seat, model, counts)
         concurrency = model.concurrency(app_plan, settings)
+        # What a connection of this app's socket speaks (AppPlan.protocol).
+        self.connection_kind = _CONNECTION_KINDS[app_plan.protocol]
         socket_timeout = settings.client_socket_timeout or None
         self.engine = model.engine(sock, self.connections, self._serve_connection,
                                    worker_model.EngineSettings(
@@ -81,8 +84,8 @@ class AppServer:
         """
         parked = False
         try:
-            parked = connection.Connection(sock, client_address, self.serving,
-                                           reader).serve()
+            parked = self.connection_kind(sock, client_address, self.serving,
+                                          reader).serve()
         except ssl.SSLError as exc:
             # A failed handshake (plain HTTP on a TLS port, no client
             # certificate, an old TLS version) ends that connection only.
@@ -110,6 +113,10 @@ class AppServer:
                     return
 
 
+_CONNECTION_KINDS = {"http": connection.Connection,
+                     "uwsgi": uwsgi_connection.UwsgiConnection}
+
+
 def _server_environ(https, multiprocess):
     environ = http_environ.server_environ(https, multiprocess)
     # eventlet.websocket calls it once it owns the connection, for eventlet's
@@ -125,7 +132,9 @@ def _nothing_to_record():
 def _fixed_local_address(sock):
     """The address every accepted connection has as its own, or None when it varies."""
     address = sock.getsockname()
-    if not isinstance(address, tuple) or address[0] in _WILDCARD_HOSTS:
+    if not isinstance(address, tuple):
+        return address or None  # a Unix socket's path (none for an unnamed one)
+    if address[0] in _WILDCARD_HOSTS:
         return None
     return address
 

@@ -16,6 +16,11 @@ worker's Connections (service.worker.drain) always know which connections
 are idle, so that a drain can close those without cutting off a client
 that is already sending.
 
+A web server in front that speaks uwsgi (protocol = uwsgi) gets a
+UwsgiConnection (service.worker.uwsgi_connection): the same connection with
+its request read another way; it overrides head_is_decided, _parse_head,
+environ_for and get_client_address.
+
 Shared by both worker models; imported only in workers, after the fork.
 """
 

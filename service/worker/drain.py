@@ -22,6 +22,9 @@ from service.worker import counting
 # client may already be sending on it.
 IDLE_GRACE_SECONDS = 1.0
 DRAIN_POLL_SECONDS = 0.05
+# A worker holding more than its share of connections lets one go at most
+# this often (service.accept_board.over_share).
+SHED_SECONDS = 0.5
 
 
 class Connections:
@@ -42,9 +45,22 @@ class Connections:
         self._seat = seat
         self._lock = model.lock()
         self._sleep = model.sleep
+        self._next_shed = 0.0
 
     def held(self):
         return len(self.open) + self.starting
+
+    def sheds_one(self, now):
+        """Whether the response being made should close its connection, for the worker's siblings to take it.
+
+        Asked once a response head is made; looked at once every
+        SHED_SECONDS at most, so that a worker lets at most one connection
+        go per interval and the hot path pays only a comparison.
+        """
+        if now < self._next_shed:
+            return False
+        self._next_shed = now + SHED_SECONDS
+        return accept_board.over_share(self.held(), self._seat.siblings())
 
     def accepting(self):
         self._seat.post(self.held())

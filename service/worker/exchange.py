@@ -83,8 +83,10 @@ class Exchange:
     def _may_keep_alive(self):
         """Asked when the response head is made."""
         serving = self.serving
+        connections = serving.connections
         return (self.keep_alive and serving.keep_alive
-                and not serving.connections.draining and self.body.failure is None)
+                and not connections.draining and self.body.failure is None
+                and not connections.sheds_one(time.monotonic()))
 
     def _keeps_alive(self):
         head = self.response.head

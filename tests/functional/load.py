@@ -1,12 +1,33 @@
 """HTTP load from threads in this process, counting every request served and failed."""
 
 import http.client
+import socket
 import threading
 import time
 
 
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """http.client's connection to a server on a Unix socket (its path is the address)."""
+
+    def __init__(self, path, timeout=30):
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+def connection(address, timeout=30):
+    """An HTTP connection to `address`: (host, port), or a Unix socket's path."""
+    if isinstance(address, str):
+        return UnixHTTPConnection(address, timeout)
+    return http.client.HTTPConnection(*address, timeout=timeout)
+
+
 class Load:
-    """Clients hammering one address until stop(); keep-alive and fresh-connection kinds.
+    """Clients hammering one address (or Unix socket) until stop(); keep-alive and fresh-connection kinds.
 
     Every request must answer 200: anything else (an exception, another
     status) counts as a failure, with the error kept for the report.
@@ -45,7 +66,7 @@ class Load:
         return not self._stop.is_set() and time.monotonic() < self._deadline
 
     def _keep_alive_client(self):
-        conn = http.client.HTTPConnection(*self.address, timeout=30)
+        conn = connection(self.address)
         while self._running():
             if not self._request(conn):
                 conn.close()
@@ -53,7 +74,7 @@ class Load:
 
     def _fresh_client(self):
         while self._running():
-            conn = http.client.HTTPConnection(*self.address, timeout=30)
+            conn = connection(self.address)
             self._request(conn, {"Connection": "close"})
             conn.close()
 

@@ -1,5 +1,6 @@
 """SIGHUP: a new generation from the files as they are now; the old one drains; nothing is lost."""
 
+import json
 import os
 import re
 import signal
@@ -336,3 +337,28 @@ def test_after_a_rejected_reload_a_replacement_builds_from_the_serving_files(sta
     assert wait_until(replaced, timeout=20, message="a replacement") == (
         200, b"from the serving generation\n")
     assert "of app greeter failed" not in daemon.log()
+
+
+RUNTIME_PASTE = """
+    [app:runtime]
+    paste.app_factory = tests.fixture_apps:runtime_factory
+"""
+
+
+@pytest.mark.any_model
+@pytest.mark.parametrize("first, then", [("eventlet", "threads"), ("threads", "eventlet")])
+def test_an_app_moves_between_worker_models_on_reload_under_load(start, first, then):
+    daemon = start({"runtime": {"workers": 2, "worker_model": first}}, RUNTIME_PASTE)
+    assert (json.loads(daemon.get("runtime")[2])["eventlet_modules"] == []) is (
+        first == "threads")
+    with Load(daemon.address("runtime"), keep_alive=4, fresh=4) as load:
+        load.wait_for_served(20)
+        daemon.rewrite({"runtime": {"workers": 2, "worker_model": then}}, RUNTIME_PASTE)
+        reload(daemon, 1)
+        load.wait_for_served(50)
+    assert load.failures == []
+    # Every worker now runs the new model, on the same socket.
+    wait_until(lambda: len(daemon.workers("runtime")) == 2, message="two workers")
+    for _ in range(10):
+        facts = json.loads(daemon.get("runtime")[2])
+        assert (facts["eventlet_modules"] == []) is (then == "threads")

@@ -116,3 +116,53 @@ def test_a_burst_of_connections_is_shared_out_between_workers(tmp_path, daemons)
     finally:
         for sock in burst:
             sock.close()
+
+
+SPIN_PASTE = """
+    [composite:busy]
+    use = egg:Paste#urlmap
+    / = hello
+    /spin = spin
+
+    [app:hello]
+    paste.app_factory = tests.fixture_apps:hello_factory
+
+    [app:spin]
+    paste.app_factory = tests.fixture_apps:spin_factory
+"""
+KEPT_ALIVE = 8
+
+
+def test_keep_alive_clients_that_landed_on_one_worker_are_shared_out(tmp_path, daemons):
+    # A worker busy in a CPU-heavy request takes no connections (under
+    # eventlet its whole hub is held), so clients that come meanwhile all
+    # land on its sibling, and with keep-alive would stay there, each with
+    # a smaller share of it. The fuller worker lets one go now and then
+    # until both hold as many.
+    conf = write_config(tmp_path, {"busy": {"workers": 2}}, SPIN_PASTE)
+    daemon = daemons(tmp_path, "--config-file", conf)
+    spinning = threading.Thread(target=daemon.get, args=("busy", "/spin?seconds=3"))
+    spinning.start()
+    daemon.wait_for_log("spin: spinning")
+    clients = [daemon.connection("busy") for _ in range(KEPT_ALIVE)]
+    try:
+        def served_by():
+            pids = []
+            for client in clients:
+                client.request("GET", "/")
+                response = client.getresponse()
+                response.read()
+                assert response.status == 200
+                pids.append(response.getheader("X-Worker-Pid"))
+            return pids
+
+        served_by()  # every client connects, most while one worker spins
+        spinning.join()
+        shares = wait_until(
+            lambda: (lambda pids: pids if min(pids.count(pid) for pid in set(pids)) >= 3
+                     and len(set(pids)) == 2 else None)(served_by()),
+            timeout=30, interval=0.05, message="both workers to serve their share")
+        assert sorted(shares.count(pid) for pid in set(shares)) in ([3, 5], [4, 4])
+    finally:
+        for client in clients:
+            client.close()

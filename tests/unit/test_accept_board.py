@@ -24,6 +24,18 @@ def test_is_ahead(mine, others, ahead):
     assert accept_board.is_ahead(mine, others) is ahead
 
 
+@pytest.mark.parametrize("mine, others, sheds", [
+    (5, [], False),                 # a lone worker keeps what it has
+    (5, [NOT], False),              # a sibling not accepting cannot take it
+    (5, [4], False),                # moving one would only swap the counts
+    (6, [4], True),
+    (6, [4, 9], True),              # the least busy sibling decides
+    (90, [88], True),               # no slack: clients' shares, not accept races
+])
+def test_over_share(mine, others, sheds):
+    assert accept_board.over_share(mine, others) is sheds
+
+
 def test_board_slots_start_empty_and_are_shared_with_forked_workers():
     board = accept_board.AcceptBoard(3)
     first, second = board.seat(0), board.seat(1)

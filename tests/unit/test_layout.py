@@ -92,8 +92,9 @@ THREADS_SIDE = ["service.worker.threads", "service.worker.process",
                 "service.worker.socket_reader", "service.worker.drain",
                 "service.worker.accepting", "service.worker.accept_turns",
                 "service.worker.client_sockets", "service.worker.loader",
-                "service.worker.counting",
-                "service.worker.global_conf", "service.wsgi_module"]
+                "service.worker.counting", "service.worker.global_conf",
+                "service.worker.uwsgi_connection",
+                "service.wsgi_module"]
 
 
 def test_the_threads_model_never_imports_the_eventlet_side_or_eventlet():

@@ -11,10 +11,12 @@ import select
 import threading
 import time
 
+from service.accept_board import is_ahead
 from service.worker import accept_turns
 from service.worker import accepting
 from service.worker.threads import parking
 from service.worker.threads import pool
+from service.worker.threads import sockets
 
 LOG = logging.getLogger(__name__)
 
@@ -59,24 +61,39 @@ class Acceptor:
 
     def _run(self):
         while self._wait_for_a_connection():
-            try:
-                client, address = self._sock.accept()
-            except BlockingIOError:
-                continue  # a sibling took it
-            except OSError as exc:
-                self._errors.failed(exc, time.monotonic())
-                continue
-            self._errors.accepted(time.monotonic())
-            self._connections.accepted()
-            settings = self._settings
-            self._dispatch(accepting.prepared(client, settings.tls_context,
-                                              settings.socket_timeout), address)
+            # Then as many as are waiting, while the turn and the room last:
+            # one wake-up of this thread for a burst, not one each.
+            while self._accept_one():
+                if not self._may_accept_now():
+                    break
+
+    def _accept_one(self):
+        """Accept one connection and hand it to the request threads; False when none was waiting."""
+        try:
+            client, address = self._sock.accept()
+        except BlockingIOError:
+            return False  # none, or a sibling took it
+        except OSError as exc:
+            self._errors.failed(exc, time.monotonic())
+            return False
+        self._errors.accepted(time.monotonic())
+        self._connections.accepted()
+        settings = self._settings
+        self._dispatch(sockets.prepared(client, settings.tls_context,
+                                        settings.socket_timeout), address)
+        return True
+
+    def _has_room(self):
+        return self._request_threads.waiting() < self._most_waiting
+
+    def _may_accept_now(self):
+        return (not self._stopping and self._has_room()
+                and not is_ahead(self._connections.held(), self._settings.seat.siblings()))
 
     def _wait_for_a_connection(self):
         """Wait for this worker's turn, for a request thread to be near, and for a connection; False once stopped."""
         self._turns.wait()
-        while (self._request_threads.waiting() >= self._most_waiting
-               and not self._stopping):
+        while not self._has_room() and not self._stopping:
             time.sleep(ROOM_POLL_SECONDS)
         for fd, _ in self._poll.poll():
             if fd == self._stop_r:

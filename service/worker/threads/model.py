@@ -16,7 +16,7 @@ import time
 from service.accesslog import lines as access_lines
 from service.worker import request_body
 from service.worker.threads import engine as thread_engine
-from service.worker.threads import parking
+from service.worker.threads import sockets
 
 
 class ThreadModel:
@@ -56,7 +56,7 @@ class ThreadModel:
         # The request threads are the bound.
         return contextlib.nullcontext()
 
-    receive_now = staticmethod(parking.receive_now)
+    receive_now = staticmethod(sockets.receive_now)
     TlsClosed = ssl.SSLZeroReturnError
     BadBody = request_body.BadBody
     app_failures = ()

@@ -20,7 +20,6 @@ Imported only in workers of threads-model apps, after the fork.
 import logging
 import os
 import select
-import socket
 import ssl
 import threading
 import time
@@ -168,7 +167,15 @@ class ThreadWaiting:
 
     def for_request(self, conn, first):
         """True when `conn` goes on to read a request (its head is there, or its end); False once it is parked."""
-        while not conn.head_is_decided():
+        if not first and not conn.reader.buffered():
+            # NOTE: right after a response the client has rarely sent its
+            # next request yet: a look would nearly always find nothing, and
+            # cost a system call and two hand-overs of the interpreter lock.
+            # Parked at once, the connection comes back (in a batch of
+            # others) as soon as it speaks.
+            self._lot.park(conn.sock, conn.client_address, conn.reader, time.monotonic())
+            return False
+        while not (conn.reader.buffered() and conn.head_is_decided()):
             came = _receive_what_came(conn)
             if came is None:
                 return True  # the end of the stream, or an error: the read meets it
@@ -203,16 +210,3 @@ def _receive_what_came(conn):
 def _readable(sock):
     readable, _, _ = select.select([sock], [], [], 0)
     return bool(readable)
-
-
-def receive_now(sock, size):
-    """What a plain socket has now, without waiting; BlockingIOError when nothing has come.
-
-    A socket with a timeout is non-blocking underneath, but its recv()
-    first waits for it to be readable: read(2) does not. One without a
-    timeout (client_socket_timeout = 0) blocks underneath: recv() is told
-    not to.
-    """
-    if sock.gettimeout() is None:
-        return sock.recv(size, socket.MSG_DONTWAIT)
-    return os.read(sock.fileno(), size)

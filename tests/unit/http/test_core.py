@@ -10,7 +10,7 @@ import os
 import service.http
 
 HTTP = os.path.dirname(service.http.__file__)
-ALLOWED = {"dataclasses", "http", "io", "re", "sys", "urllib", "wsgiref", "service"}
+ALLOWED = {"dataclasses", "http", "io", "re", "struct", "sys", "urllib", "wsgiref", "service"}
 ALLOWED_SERVICE = ("service.http", "service.memo")
 
 

@@ -217,3 +217,58 @@ def test_the_files_read_follow_oslo_config_order(tmp_path):
     conf(args=args, default_config_files=[])
     assert files_read(conf, args) == (str(first), str(conf_dir / "1.conf"),
                                       str(conf_dir / "2.conf"), str(second))
+
+
+def test_unix_socket_apps_need_no_port(tmp_path):
+    plan = plan_for(tmp_path, "[DEFAULT]\nenabled_apis = home, pub\n"
+                    "[home]\nunix_socket = run/home.socket\nprotocol = uwsgi\n"
+                    "[pub]\nunix_socket = /run/pub.socket\nunix_socket_mode = 666\n")
+    home, pub = plan.apps
+    assert (home.unix_socket, home.unix_socket_mode, home.protocol, home.port) == (
+        str(tmp_path / "run" / "home.socket"), 0o660, "uwsgi", None)
+    assert (pub.unix_socket, pub.unix_socket_mode, pub.protocol) == (
+        "/run/pub.socket", 0o666, "http")
+    assert plan.warnings == ()
+
+
+def test_a_port_beside_a_unix_socket_is_a_warning(tmp_path):
+    plan = plan_for(tmp_path, "[DEFAULT]\nenabled_apis = home\n"
+                    "[home]\nunix_socket = /run/home.socket\nport = 8001\n")
+    assert plan.warnings == ("[home] port: app home: not used, the app listens on "
+                             "its unix_socket /run/home.socket",)
+
+
+def test_an_app_systemd_passes_a_socket_to_needs_no_port(tmp_path):
+    (tmp_path / "api-paste.ini").write_text(PASTE)
+    (tmp_path / "svc.conf").write_text("[DEFAULT]\nenabled_apis = home\n[home]\nworkers = 1\n")
+    args = ["--config-file", str(tmp_path / "svc.conf")]
+    conf = cfg.ConfigOpts()
+    service_conf.register_opts(conf)
+    conf(args=args, default_config_files=[])
+    plan = build_plan(conf, files_read(conf, args), systemd_sockets={"home": None})
+    assert plan.apps[0].systemd_socket and plan.apps[0].address == ("systemd", "home")
+
+
+UNIX_SOCKET_ERRORS = {
+    "shared unix socket": ("[DEFAULT]\nenabled_apis = home, pub\n"
+                           "[home]\nunix_socket = /run/a.socket\n"
+                           "[pub]\nunix_socket = /run/../run/a.socket\n",
+                           "[pub] unix_socket: app pub: /run/a.socket is already the "
+                           "socket of app home"),
+    "path too long": ("[DEFAULT]\nenabled_apis = home\n[home]\nunix_socket = /"
+                      + "x" * 107 + "\n", "is too long for a Unix socket (at most 107 bytes)"),
+    "bad mode": ("[DEFAULT]\nenabled_apis = home\n[home]\nunix_socket = /run/a.socket\n"
+                 "unix_socket_mode = 0886\n", "[home] unix_socket_mode: invalid value"),
+    "bad protocol": ("[DEFAULT]\nenabled_apis = home\n[home]\nport = 1\nprotocol = fcgi\n",
+                     "[home] protocol: invalid value"),
+    "uwsgi over tls": ("[DEFAULT]\nenabled_apis = home\n[home]\nport = 1\nprotocol = uwsgi\n"
+                       "cert_file = c.pem\nkey_file = k.pem\n",
+                       "[home] protocol: app home: uwsgi is spoken to a web server in front"),
+}
+
+
+@pytest.mark.parametrize("conf_text, message", UNIX_SOCKET_ERRORS.values(), ids=UNIX_SOCKET_ERRORS)
+def test_unix_socket_and_protocol_errors(tmp_path, conf_text, message):
+    with pytest.raises(ConfigError) as error:
+        plan_for(tmp_path, conf_text)
+    assert message in str(error.value)

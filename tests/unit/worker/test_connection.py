@@ -20,6 +20,9 @@ class Connections:
         self.draining = False
         self.events = []
 
+    def sheds_one(self, now):
+        return False
+
     def opened(self, conn):
         self.events.append("opened")
 

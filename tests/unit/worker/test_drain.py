@@ -8,9 +8,13 @@ from service.worker.green import door as green
 
 
 class Seat:
-    def __init__(self):
+    def __init__(self, siblings=()):
         self.posts = []
         self.left = False
+        self._siblings = list(siblings)
+
+    def siblings(self):
+        return self._siblings
 
     def post(self, count):
         self.posts.append(count)
@@ -89,3 +93,19 @@ def test_counts_stay_right_when_threads_open_and_close_at_once(model):
     for thread in threads:
         thread.join()
     assert connections.held() == 0 and connections.starting == 0
+
+
+def test_a_worker_over_its_share_lets_one_connection_go_per_interval(model):
+    connections = drain.Connections(Seat(siblings=[1]), model)
+    for _ in range(4):
+        connections.accepted()
+    assert connections.sheds_one(now=100.0)
+    assert not connections.sheds_one(now=100.0 + drain.SHED_SECONDS / 2)
+    assert connections.sheds_one(now=100.0 + drain.SHED_SECONDS)
+
+
+def test_a_worker_within_its_share_keeps_its_connections(model):
+    connections = drain.Connections(Seat(siblings=[3]), model)
+    for _ in range(4):
+        connections.accepted()
+    assert not connections.sheds_one(now=100.0)

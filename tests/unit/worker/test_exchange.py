@@ -50,6 +50,10 @@ class Client:
 
 class Connections:
     draining = False
+    over_share = False
+
+    def sheds_one(self, now):
+        return self.over_share
 
 
 class AccessLog:
@@ -78,11 +82,13 @@ def serving_for(model, app, connections=None, **settings):
                    request_slots=contextlib.nullcontext(), **settings)
 
 
-def exchange(model, app, request, *body, keep_alive=True, draining=False, refuse_sends=None):
+def exchange(model, app, request, *body, keep_alive=True, draining=False, over_share=False,
+             refuse_sends=None):
     """(whether the connection carries another request, the client, the access log) after one exchange."""
     client = Client(*body, refuse_sends=refuse_sends)
     connections = Connections()
     connections.draining = draining
+    connections.over_share = over_share
     serving = serving_for(model, app, connections, keep_alive=keep_alive)
     conn = Connection(client, ("192.0.2.1", 4000), serving)
     head = http11.parse_request(request)
@@ -123,8 +129,10 @@ def test_a_keep_alive_request_gets_a_framed_response_and_keeps_the_connection(mo
     (b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", hello, {}, b"close"),
     (GET, hello, {"keep_alive": False}, b"close"),
     (GET, hello, {"draining": True}, b"close"),
+    (GET, hello, {"over_share": True}, b"close"),
     (b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", lazy, {}, b"close"),
-], ids=["client asks", "server setting", "draining", "http/1.0 body to the close"])
+], ids=["client asks", "server setting", "draining", "worker over its share",
+        "http/1.0 body to the close"])
 def test_the_head_says_close_when_the_connection_closes(model, request_bytes, app, options,
                                                         connection_field):
     keeps, client, _ = exchange(model, app, request_bytes, **options)

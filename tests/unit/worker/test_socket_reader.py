@@ -6,6 +6,7 @@ import random
 import socket
 
 from service.worker.socket_reader import SocketReader
+from service.worker.threads import sockets
 
 
 def reader_of(data, sizes=(1, 2, 3)):
@@ -79,9 +80,10 @@ class Green:
 
 
 def socket_as_served(model, sock):
-    """`sock` as a connection of `model` is served on: with the listener's timeout, green under eventlet."""
-    sock.settimeout(900)
-    return Green(sock) if model.name == "eventlet" else sock
+    """`sock` as a connection of `model` is served on: green under eventlet, a request thread's ClientSocket under threads."""
+    if model.name == "eventlet":
+        return Green(sock)
+    return sockets.prepared(sock, None, 900)
 
 
 def test_receive_now_never_waits(model):

@@ -9,6 +9,7 @@ import pytest
 from service.http import head as http11
 from service.worker.socket_reader import SocketReader
 from service.worker.threads import parking
+from service.worker.threads import sockets
 
 
 class Connections:
@@ -51,9 +52,9 @@ def lots():
 
 @pytest.fixture
 def pair():
+    """(the worker's end as a request thread serves it, the client's end)."""
     server, client = socket.socketpair()
-    server.settimeout(900)
-    yield server, client
+    yield sockets.ClientSocket(server, 900), client
     server.close()
     client.close()
 
@@ -66,7 +67,7 @@ def wait_for(condition, seconds=3.0):
 
 
 def reader_of(sock):
-    return SocketReader(sock, parking.receive_now)
+    return SocketReader(sock, sockets.receive_now)
 
 
 def test_a_parked_connection_is_resumed_once_with_its_reader_when_it_speaks(lots, pair):
@@ -163,18 +164,25 @@ def test_a_request_thread_reads_a_head_only_once_it_is_decided(lots, pair, sent,
 def test_the_end_of_the_stream_goes_to_the_read(lots, pair):
     server, client = pair
     client.close()
-    assert parking.ThreadWaiting(lots().lot).for_request(Conn(server), first=False)
+    assert parking.ThreadWaiting(lots().lot).for_request(Conn(server), first=True)
 
 
-def test_receive_now_never_waits_with_or_without_a_timeout(pair):
+def test_after_a_response_the_connection_parks_without_a_look(lots, pair):
     server, client = pair
-    for timeout in (900, None):
-        server.settimeout(timeout)
-        with pytest.raises(BlockingIOError):
-            parking.receive_now(server, 10)
-        client.sendall(b"abc")
-        assert parking.receive_now(server, 10) == b"abc"
-    assert server.gettimeout() is None  # untouched
+    lot = lots()
+    client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # already there
+    conn = Conn(server)
+    assert not parking.ThreadWaiting(lot.lot).for_request(conn, first=False)
+    assert conn.reader.unread() == b""  # not read here: the lot hands it back at once
+    wait_for(lambda: lot.resumed)
+
+
+def test_after_a_response_what_the_client_sent_along_is_read(lots, pair):
+    server, client = pair
+    conn = Conn(server)
+    client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert conn.reader.receive_now()  # pipelined behind the last request
+    assert parking.ThreadWaiting(lots().lot).for_request(conn, first=False)
 
 
 def test_many_threads_parking_at_once_are_all_resumed(lots):
@@ -182,7 +190,8 @@ def test_many_threads_parking_at_once_are_all_resumed(lots):
     pairs = [socket.socketpair() for _ in range(50)]
     try:
         threads = [threading.Thread(target=lot.lot.park,
-                                    args=(server, ("192.0.2.1", n), None, time.monotonic()))
+                                    args=(sockets.ClientSocket(server, 900),
+                                          ("192.0.2.1", n), None, time.monotonic()))
                    for n, (server, _) in enumerate(pairs)]
         for thread in threads:
             thread.start()

@@ -57,8 +57,8 @@ METRICS = {
         "service_api_reloads", "Reloads (SIGHUP) by outcome: success, failed (the old "
         "generation kept serving) or superseded (a newer SIGHUP replaced it)."),
     "generation": (
-        "service_api_generation", "The generation of workers serving: 1 after start-up, one "
-        "more for every reload started."),
+        "service_api_generation", "The number of the generation of workers serving (1 after "
+        "start-up, 0 before); each reload's new generation takes the next number."),
 }
 
 

@@ -37,9 +37,9 @@ class Health:
 
 def check(fleet):
     """The daemon's health as `fleet` (a service.supervisor.fleet.Fleet) stands now."""
-    if fleet.stopping:
-        return Health(STOPPING)
     current = fleet.current
+    if fleet.stopping:
+        return Health(STOPPING, current.number if current is not None else 0)
     if current is None:
         return Health(STARTING)
     apps = {app.name: {"serving": serving_workers(fleet, current.number, app.name),

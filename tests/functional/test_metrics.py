@@ -216,7 +216,7 @@ def test_healthz_is_503_during_a_term_drain_and_metrics_still_answer(start):
     daemon.wait_for_log(r"sleepy: sleeping 3")
     assert admin.health()[0] == 200
     daemon.signal(signal.SIGTERM)
-    wait_until(lambda: admin.health() == (503, {"status": "stopping", "generation": 0,
+    wait_until(lambda: admin.health() == (503, {"status": "stopping", "generation": 1,
                                                 "apps": {}}),
                message="healthz to say stopping")
     assert slow.is_alive()

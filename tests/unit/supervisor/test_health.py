@@ -40,7 +40,7 @@ def test_a_reload_keeps_200_and_a_stop_is_503():
     loop.ready(*loop.pids(generation=2))
     assert health.check(loop.fleet).generation == 2
     loop.signal(signal.SIGTERM)
-    assert health.check(loop.fleet) == health.Health(health.STOPPING)
+    assert health.check(loop.fleet) == health.Health(health.STOPPING, 2)
 
 
 def test_the_body_is_one_line_of_json():

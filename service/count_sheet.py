@@ -102,7 +102,7 @@ class CountSheet:
         # The writer's own index of its rows: {key: cell of its count}, and
         # {(method, code): cell} of the pairs it has met.
         self._rows = {}
-        self._by_pair = {}
+        self.rows_by_pair = {}
 
     def close(self):
         self.cells.release()
@@ -112,7 +112,7 @@ class CountSheet:
 
     def row(self, method, code):
         """The cell counting requests of `method` answered `code`; a new row if need be."""
-        cell = self._by_pair.get((method, code))
+        cell = self.rows_by_pair.get((method, code))
         if cell is None:
             cell = self._add_row(method, code)
         return cell
@@ -127,7 +127,7 @@ class CountSheet:
             cell = self._rows[key] = self._write_row(len(self._rows), key)
         if index is not None:
             # Only known methods: a client inventing methods must not grow this.
-            self._by_pair[(method, code)] = cell
+            self.rows_by_pair[(method, code)] = cell
         return cell
 
     def _overflow_row(self):

@@ -29,7 +29,7 @@ def test_the_writer_remembers_no_invented_method():
     sheet = CountSheet()
     for n in range(1000):
         sheet.row(f"M{n}", 200)
-    assert len(sheet._by_pair) == 0 and len(sheet._rows) == 1
+    assert len(sheet.rows_by_pair) == 0 and len(sheet._rows) == 1
 
 
 def test_another_process_reads_what_a_forked_writer_counted():

@@ -18,6 +18,7 @@ import time
 
 from service import paste_ini
 from service.errors import ConfigError
+from service.supervisor import admin
 from service.supervisor import fleet
 from service.supervisor import sockets
 
@@ -40,6 +41,7 @@ def run(plan, timeout):
     Each app gets `timeout` seconds to build.
     """
     held = _check_addresses(plan)
+    _check_admin_address(plan)
     _build_apps(plan, timeout)
     sys.stdout.write(format_table(plan, read_paste_sections(plan.paste_file)))
     for warning in plan.warnings:
@@ -74,6 +76,17 @@ def _check_addresses(plan):
                 raise
             held.append((app, pid))
     return held
+
+
+def _check_admin_address(plan):
+    """Bind and close the admin endpoint's address, as a start would; the running daemon's own is no error."""
+    if plan.metrics is None:
+        return
+    try:
+        admin.bind(plan.metrics).close()
+    except ConfigError:
+        if sockets.service_api_listening_on(plan.metrics.port) is None:
+            raise
 
 
 # Building every app, each in a child of its own.

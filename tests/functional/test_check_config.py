@@ -174,6 +174,20 @@ def test_address_in_use_is_the_error_a_start_prints(tmp_path):
     assert port_is_closed("127.0.0.1", good_port)
 
 
+def test_a_taken_metrics_port_is_the_error_a_start_prints(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        busy_port = busy.getsockname()[1]
+        conf = write_config(tmp_path, {"good": {"port": free_port()}}, ERROR_PASTE,
+                            {"metrics_port": busy_port})
+        status, out, err, _ = check(tmp_path, "--config-file", conf)
+        assert status == 1
+        assert err == error_lines(start(tmp_path, conf))
+    assert f"metrics_port: cannot listen on 127.0.0.1:{busy_port}: address already in use" \
+        in err[0]
+
+
 def test_two_apps_on_one_address(tmp_path):
     port = free_port()
     conf = write_config(tmp_path, {"good": {"port": port}, "other": {"port": port}},
@@ -225,7 +239,8 @@ def test_the_sample_config_checks(tmp_path):
 
 def test_check_before_a_reload_accepts_the_running_daemons_own_addresses(tmp_path, daemons):
     port = free_port()
-    conf = write_config(tmp_path, {"good": {"port": port}}, ERROR_PASTE)
+    conf = write_config(tmp_path, {"good": {"port": port}}, ERROR_PASTE,
+                        {"metrics_port": free_port()})
     daemon = daemons(tmp_path, "--config-file", conf)
     status, out, err, _ = check(tmp_path, "--config-file", conf)
     assert status == 0, err

@@ -15,6 +15,15 @@ def register_app_opts(conf, app_name):
     apps.register_opts(conf, app_name)
 
 
+def register_every_opt(conf):
+    """Every option the daemon reads: the config files', the command line's and oslo.log's."""
+    from service import logs
+
+    register_opts(conf)
+    cli.register_opts(conf)
+    logs.register_opts(conf)
+
+
 def list_opts():
     return [
         ("DEFAULT", server.OPTS + wsgi.OPTS),
@@ -27,13 +36,10 @@ def parse_args(conf, argv):
     from oslo_config import cfg
 
     from service import __version__
-    from service import logs
     from service.errors import ConfigError
 
     if "enabled_apis" not in conf:
-        register_opts(conf)
-        cli.register_opts(conf)
-        logs.register_opts(conf)
+        register_every_opt(conf)
     try:
         conf(args=argv, project="service-api", version=__version__)
     except cfg.Error as exc:

@@ -8,6 +8,9 @@ import pytest
 
 from service import conf as service_conf
 
+# What this module checks happens before any worker serves: once, not per model.
+pytestmark = pytest.mark.any_model
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SOURCE = os.path.join(REPO, "doc", "source")
 

@@ -111,3 +111,46 @@ def test_relocation_moves_paths_and_ports_and_nothing_else():
 def _page(name):
     with open(os.path.join(REPO, "doc", "source", "services", f"{name}.rst")) as f:
         return f.read()
+
+
+SVC_CONF = """[DEFAULT]
+enabled_apis = one, two
+api_paste_config = api-paste.ini
+
+[one]
+port = 8001
+worker_model = threads
+threads = 8
+
+[two]
+port = 8002
+
+[keystone_authtoken]
+worker_model = not an app's
+"""
+
+
+def test_a_run_in_another_model_sets_it_for_every_app_and_only_there(tmp_path):
+    conf = tmp_path / "svc.conf"
+    conf.write_text(recipes.with_worker_model(SVC_CONF, "eventlet"))
+    assert recipes.app_models(conf) == {"one": "eventlet", "two": "eventlet"}
+    assert "worker_model = not an app's" in conf.read_text()
+    assert "threads = 8" in conf.read_text()
+
+
+def test_a_run_in_the_recipes_own_model_changes_nothing(tmp_path):
+    assert recipes.with_worker_model(SVC_CONF, None) == SVC_CONF
+    conf = tmp_path / "svc.conf"
+    conf.write_text(SVC_CONF)
+    assert recipes.app_models(conf) == {"one": "threads", "two": "eventlet"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_recipe_says_which_model_each_app_wants(name):
+    # The recipe chooses, and says so: an app's group names its worker_model.
+    conf = os.path.join(RECIPES, name, "svc.conf")
+    with open(conf) as f:
+        text = f.read()
+    for app in recipes.app_models(conf):
+        section = text.split(f"[{app}]", 1)[1].split("\n[", 1)[0]
+        assert re.search(r"^worker_model = (eventlet|threads)$", section, re.M), (name, app)

@@ -176,9 +176,46 @@ def _with_ports(text, ports):
     return _PORT_OPTION.sub(replace, text)
 
 
+def with_worker_model(svc_conf_text, model):
+    """svc.conf's text with every enabled app's worker_model set to `model`; as it is for None (the recipe's own)."""
+    if model is None:
+        return svc_conf_text
+    apps = set(_enabled_apis(svc_conf_text))
+    lines, section = [], None
+    for line in svc_conf_text.splitlines():
+        header = re.match(r"^\[([^\]]+)\]\s*$", line)
+        if header:
+            section = header.group(1)
+            lines.append(line)
+            if section in apps:
+                lines.append(f"worker_model = {model}")
+            continue
+        if section in apps and re.match(r"^worker_model\s*=", line):
+            continue
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def app_models(svc_conf):
+    """{app: the worker_model the svc.conf gives it} (eventlet, the default, where none)."""
+    parser = configparser.ConfigParser()
+    parser.read(svc_conf)
+    return {app: parser.get(app, "worker_model", fallback="eventlet")
+            for app in _enabled_apis_of(parser)}
+
+
+def _enabled_apis(svc_conf_text):
+    parser = configparser.ConfigParser()
+    parser.read_string(svc_conf_text)
+    return _enabled_apis_of(parser)
+
+
+def _enabled_apis_of(parser):
+    return [a.strip() for a in parser["DEFAULT"]["enabled_apis"].split(",") if a.strip()]
+
+
 def app_ports(svc_conf):
     """{app: port} of a svc.conf, in enabled_apis order."""
     parser = configparser.ConfigParser()
     parser.read(svc_conf)
-    apps = [a.strip() for a in parser["DEFAULT"]["enabled_apis"].split(",") if a.strip()]
-    return {app: parser.getint(app, "port") for app in apps}
+    return {app: parser.getint(app, "port") for app in _enabled_apis_of(parser)}

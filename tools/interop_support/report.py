@@ -13,15 +13,17 @@ _EXCEPTION = re.compile(r"(?:[a-z_]+\.)*[A-Z]\w*(?:Error|Exception|Exit|Database
 class Row:
     service: str
     app: str
+    model: str = "-"            # the worker model it was served in
+    recipes_own: bool = False   # whether that is the model its recipe chooses
     result: str = "ok"
     ready_seconds: float = None
     rss_mib: float = None
 
 
 def print_table(rows):
-    header = ("service", "app", "result", "start to ready (s)", "worker RSS (MiB)")
+    header = ("service", "app", "model", "result", "start to ready (s)", "worker RSS (MiB)")
     table = [header] + [
-        (row.service, row.app, row.result,
+        (row.service, row.app, row.model + ("*" if row.recipes_own else ""), row.result,
          "-" if row.ready_seconds is None else f"{row.ready_seconds:.1f}",
          "-" if row.rss_mib is None else f"{row.rss_mib:.0f}")
         for row in rows]
@@ -30,6 +32,7 @@ def print_table(rows):
         print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
         if number == 0:
             print("  ".join("-" * width for width in widths))
+    print("* the worker model the recipe chooses")
 
 
 def say(service, message):

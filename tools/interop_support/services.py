@@ -26,6 +26,11 @@ class Service:
     # SIGHUP, and a check that the reloaded workers serve with it.
     reload_change: tuple = None
     needs_memcached: bool = False
+    # Also served behind Apache as devstack configures it (behind_apache.py).
+    behind_apache: bool = False
+    # What its page says to change in a recipe file to serve it in another
+    # worker model: {model: [(file, old text, new text)]}.
+    in_other_model: dict = dataclasses.field(default_factory=dict)
 
 
 def _nova_checks(run):
@@ -65,13 +70,13 @@ def _keystone_checks(run):
     if not version.get("version", {}).get("id", "").startswith("v3."):
         raise CheckFailed(f"GET /v3: {version}")
     status, headers, body = request(
-        run, "keystone", "POST", "/v3/auth/tokens", body=_keystone_auth(),
+        run, "keystone", "POST", "/v3/auth/tokens", body=keystone_auth(),
         headers={"Content-Type": "application/json"})
     if status != 201 or not headers.get("X-Subject-Token"):
         raise CheckFailed(f"POST /v3/auth/tokens: {status} {body[:200]!r}")
 
 
-def _keystone_auth():
+def keystone_auth():
     # The recipe's bootstrap: --bootstrap-password ADMIN_PASS.
     user = {"name": "admin", "domain": {"id": "default"}, "password": "ADMIN_PASS"}
     return json.dumps({"auth": {
@@ -124,11 +129,16 @@ def _swift_checks(run):
 
 
 SERVICES = [
-    Service("nova", _nova_checks, {"osapi_compute": "/", "metadata": "/"}),
+    Service("nova", _nova_checks, {"osapi_compute": "/", "metadata": "/"},
+            # nova refuses to start once eventlet is imported, unless told
+            # to run in its deprecated eventlet mode (services/nova.rst).
+            in_other_model={"eventlet": [(
+                "api-paste.ini", "env = OS_NOVA_CONFIG_DIR",
+                "env = OS_NOVA_DISABLE_EVENTLET_PATCHING=false OS_NOVA_CONFIG_DIR")]}),
     Service("glance", _glance_checks, {"glance_api": "/healthcheck"}),
     Service("cinder", _cinder_checks, {"osapi_volume": "/healthcheck"}),
     Service("keystone", _keystone_checks, {"keystone": "/v3"},
-            reload_change=(_keystone_change, _keystone_reloaded)),
+            reload_change=(_keystone_change, _keystone_reloaded), behind_apache=True),
     Service("placement", _placement_checks, {"placement": "/"}),
     Service("swift", _swift_checks, {"swift_proxy": "/healthcheck"},
             needs_memcached=True),

@@ -26,6 +26,7 @@ class Run:
     repo: str               # the clone the recipe's commands run from
     env: dict               # the environment of every command and of the daemon
     log_path: str
+    model: str = None       # the worker model its apps are served in
     ports: dict = None      # app -> port, once configured
     process: object = None
     ready_seconds: float = None

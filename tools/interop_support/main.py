@@ -86,7 +86,7 @@ def _prepare_run(service, recipe, root, cache, repo, model):
     if service.name == "swift":
         env.update(swift.swift_dir_env(root, relocation.path("/etc/swift")))
     return daemon.Run(service, relocation, repo, env,
-                      log_path=os.path.join(root, "service-api.log"))
+                      log_path=os.path.join(root, "service-api.log"), model=model)
 
 
 def _follow_recipe(run, recipe, rows):

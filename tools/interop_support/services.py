@@ -43,6 +43,21 @@ def _nova_checks(run):
     status, _, body = request(run, "metadata", "GET", "/")
     if status != 200 or b"latest" not in body.split():
         raise CheckFailed(f"metadata GET /: {status} {body[:200]!r}")
+    _nova_in_its_own_mode(run)
+
+
+# What nova logs at every worker start in its deprecated eventlet mode.
+_NOVA_EVENTLET_DEPRECATED = "Eventlet based concurrency mode is deprecated"
+
+
+def _nova_in_its_own_mode(run):
+    """Under threads, nova runs in its own native mode: it started (it refuses to
+    once eventlet is imported) and logged no deprecation of its eventlet mode."""
+    if run.model != "threads":
+        return
+    with open(run.log_path, errors="replace") as f:
+        if _NOVA_EVENTLET_DEPRECATED in f.read():
+            raise CheckFailed(f"nova logged {_NOVA_EVENTLET_DEPRECATED!r} under threads")
 
 
 def _glance_checks(run):

@@ -350,8 +350,10 @@ class Fleet:
     def _start_generation(self, plan, urls):
         self._generations += 1
         gen = self.pending = Generation(self._generations, plan)
-        actions = [Log(logging.INFO, "App %s: %s with %d worker(s) (generation %d)",
-                       (app.name, urls[app.name], app.workers, gen.number))
+        actions = [Log(logging.INFO, "App %s: %s with %d worker(s) (generation %d), "
+                       "worker model %s",
+                       (app.name, urls[app.name], app.workers, gen.number,
+                        app.worker_model))
                    for app in plan.apps]
         return actions + [_spawn(gen, slot) for slot in slots(plan)]
 

@@ -154,3 +154,15 @@ def test_every_recipe_says_which_model_each_app_wants(name):
     for app in recipes.app_models(conf):
         section = text.split(f"[{app}]", 1)[1].split("\n[", 1)[0]
         assert re.search(r"^worker_model = (eventlet|threads)$", section, re.M), (name, app)
+
+
+def test_a_runs_copy_of_the_recipes_files_has_its_paths_and_ports(tmp_path):
+    recipe = recipes.read(RECIPES, "keystone")
+    moved = recipes.Relocation(recipe, root=str(tmp_path / "root"), venv="/cache/keystone",
+                               copy=str(tmp_path / "copy"), ports={5000: 15000})
+    moved.write_copy(lambda name, text: text + "# changed\n" if name == "svc.conf" else text)
+    assert sorted(os.listdir(tmp_path / "copy")) == recipe.files()
+    svc_conf = (tmp_path / "copy" / "svc.conf").read_text()
+    assert "port = 15000" in svc_conf and svc_conf.endswith("# changed\n")
+    keystone_conf = (tmp_path / "copy" / "keystone.conf").read_text()
+    assert f"{tmp_path}/root/var/lib/keystone" in keystone_conf

@@ -58,6 +58,16 @@ def _run_service(service, model, args, repo, rows):
         rows.extend(served)
 
 
+def _in_model(service, model, name, text):
+    """A recipe file's text as it serves in `model`: every app set to it, and what the service's page says that needs."""
+    if name == "svc.conf":
+        text = recipes.with_worker_model(text, model)
+    for file_name, old, new in service.in_other_model.get(model, ()):
+        if file_name == name:
+            text = text.replace(old, new)
+    return text
+
+
 def _mark_models(rows, model, recipe_svc_conf):
     recipes_own = recipes.app_models(recipe_svc_conf)
     for row in rows:
@@ -71,17 +81,7 @@ def _prepare_run(service, recipe, root, cache, repo, model):
         recipe, root=root, venv=os.path.join(cache, service.name),
         copy=os.path.join(root, "recipe"),
         ports={port: _free_port() for port in recipe.ports()})
-    os.makedirs(relocation.copy)
-    for name in recipe.files():
-        with open(os.path.join(recipe.directory, name)) as f:
-            text = relocation.text(f.read())
-        if name == "svc.conf":
-            text = recipes.with_worker_model(text, model)
-        for file_name, old, new in service.in_other_model.get(model, ()):
-            if file_name == name:
-                text = text.replace(old, new)
-        with open(os.path.join(relocation.copy, name), "w") as f:
-            f.write(text)
+    relocation.write_copy(lambda name, text: _in_model(service, model, name, text))
     env = _service_env()
     if service.name == "swift":
         env.update(swift.swift_dir_env(root, relocation.path("/etc/swift")))

@@ -90,6 +90,12 @@ class Recipe:
         return sorted(name for name in os.listdir(self.directory) if name != SCRIPT)
 
 
+def shorten(command, limit=70):
+    """A command for a progress line."""
+    command = " ".join(command.split())
+    return command if len(command) <= limit else command[:limit - 3] + "..."
+
+
 def read(recipes_dir, service):
     """The Recipe of `service`, from recipes_dir/<service>/setup.sh."""
     directory = os.path.join(recipes_dir, service)
@@ -148,6 +154,15 @@ class Relocation:
     def command(self, command):
         """A recipe command as the run runs it."""
         return self._pattern().sub(self._replace, command)
+
+    def write_copy(self, change=lambda name, text: text):
+        """Copy the recipe's files into `copy`, as the run has them; change(name, text) may change one more."""
+        os.makedirs(self.copy, exist_ok=True)
+        for name in self.recipe.files():
+            with open(os.path.join(self.recipe.directory, name)) as f:
+                text = change(name, self.text(f.read()))
+            with open(os.path.join(self.copy, name), "w") as f:
+                f.write(text)
 
     def _pattern(self):
         # One pass, so a replacement is never replaced again.

@@ -265,8 +265,8 @@ def test_start_up_logs_each_app_and_spawns_every_slot_of_generation_1():
     loop = FakeLoop()
     actions = loop.start(plan_with(a=2, b=1))
     assert logged(actions, logging.INFO) == [
-        "App a: http://127.0.0.1:8000 with 2 worker(s) (generation 1)",
-        "App b: http://127.0.0.1:8001 with 1 worker(s) (generation 1)"]
+        "App a: http://127.0.0.1:8000 with 2 worker(s) (generation 1), worker model eventlet",
+        "App b: http://127.0.0.1:8001 with 1 worker(s) (generation 1), worker model eventlet"]
     assert spawned(actions) == [(1, "a", 0), (1, "a", 1), (1, "b", 0)]
     assert logged(actions, logging.DEBUG) == [
         f"Started worker {pid} of app {app} (generation 1)"

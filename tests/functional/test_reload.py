@@ -125,6 +125,7 @@ INVALID = {
     "config syntax": lambda d, busy: d.rewrite({"hello": {}}, defaults={"[broken": ""}),
     "invalid option": lambda d, busy: d.rewrite({"hello": {"port": "nope"}}),
     "misspelt option": lambda d, busy: d.rewrite({"hello": {"listne": "127.0.0.2"}}),
+    "unknown worker model": lambda d, busy: d.rewrite({"hello": {"worker_model": "fibers"}}),
     "factory raises": lambda d, busy: d.rewrite({"hello": {}, "refusing": {}}),
     "paste file gone": lambda d, busy: d.rewrite(
         {"hello": {}}, defaults={"api_paste_config": "gone.ini"}),

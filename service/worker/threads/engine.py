@@ -8,7 +8,6 @@ Imported only in workers of threads-model apps, after the fork.
 import logging
 import os
 import select
-import threading
 import time
 
 from service.accept_board import is_ahead
@@ -47,7 +46,7 @@ class Acceptor:
         self._poll.register(sock, select.POLLIN)
         self._poll.register(self._stop_r, select.POLLIN)
         self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="acceptor", daemon=True)
+        self._thread = pool.essential_thread(self._run, "acceptor")
 
     def start(self):
         self._thread.start()

@@ -27,6 +27,7 @@ from typing import Callable
 
 from service.worker import client_sockets
 from service.worker.drain import Connections
+from service.worker.threads import pool
 
 LOG = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class ParkingLot:
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._epoll.register(self._wake_r, select.EPOLLIN)
         self._stopping = False
-        self._thread = threading.Thread(target=self._watch, name="parking", daemon=True)
+        self._thread = pool.essential_thread(self._watch, "parking")
 
     def start(self):
         self._thread.start()

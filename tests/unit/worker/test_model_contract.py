@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from service import worker_status
 from service.supervisor.plan import AppPlan, WsgiSettings
 from service.worker import app_server
 from service.worker import model as worker_model
@@ -48,8 +49,9 @@ class Server:
                                 log_format="%(request_line)s")
         plan = AppPlan("contract", "127.0.0.1", 0, 1, worker_model=model.name,
                        threads=CONCURRENCY)
+        self.status = worker_status.WorkerStatus(CONCURRENCY)
         self.server = app_server.AppServer(app, self.sock, plan, settings, None, Seat(),
-                                           model)
+                                           model, self.status)
         self.server.engine.start()
         self.stopped = False
 

@@ -40,7 +40,6 @@ status, open connections) belong beside the heartbeat in the header.
 import collections
 import dataclasses
 import mmap
-import os
 import struct
 
 # The worker beats this often while it serves; the supervisor takes a

@@ -78,6 +78,8 @@ class Fleet:
         self._first_plan: service_plan.Plan | None = None
         self._generations = 0
         self._next_inspection = None
+        # When the workers were last looked at.
+        self._looked_at = None
         # Workers that ended, by (app, exit reason): what the metrics count.
         self.exits: collections.Counter = collections.Counter()
 
@@ -173,13 +175,19 @@ class Fleet:
     def inspected(self, readings: dict, now: float) -> list[Action]:
         """Inspect's answer: what the loop read of each worker, a service.worker_status.Reading by pid."""
         actions = []
+        awake = self._supervisor_was_running(now)
         for pid, reading in readings.items():
             worker = self.workers.get(pid)
             if worker is not None:
                 actions += self._note_first_resident(worker, reading)
-                found = checkup.examine(worker, reading, now)
+                found = checkup.examine(worker, reading, now) if awake else None
                 if found is not None:
                     actions += self._act_on(worker, found)
+        if not awake:
+            actions.append(Log(logging.INFO, "The supervisor did not run for %.1f s: its "
+                               "workers get time to show they are alive",
+                               (now - self._looked_at,)))
+        self._looked_at = now
         if self.stopping:
             return actions
         # A killed worker's slot starts again now, not once it is reaped.
@@ -413,6 +421,15 @@ class Fleet:
             return []
         self._next_inspection = now + INSPECT_SECONDS
         return [Inspect()]
+
+    def _supervisor_was_running(self, now):
+        """False when the supervisor itself was stopped (SIGSTOP to the whole group, a frozen cgroup).
+
+        Its workers stopped with it, and their heartbeats have not caught
+        up yet: judged now, every one would look hung. They get one look's
+        time.
+        """
+        return self._looked_at is None or now - self._looked_at < checkup.STALLED_SECONDS
 
     def _watched(self):
         return any(w.plan is not None and checkup.watched(w.plan)

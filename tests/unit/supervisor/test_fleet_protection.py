@@ -79,6 +79,21 @@ def test_a_worker_silent_past_worker_timeout_is_killed_replaced_and_its_requests
     assert loop.fleet.exits == {("a", fleet.WORKER_TIMEOUT): 1}
 
 
+def test_after_the_supervisor_itself_was_stopped_its_workers_get_time_to_beat():
+    loop = serving(plan_with(worker_timeout=30, a=1))
+    (a0,) = loop.pids()
+    look(loop, {a0: reading(loop)})
+    # The whole process group was stopped for a minute (^Z, a frozen
+    # cgroup): the worker's heartbeat is as old as the supervisor's look.
+    loop.readings = {a0: reading(loop, beat_age=60.0)}
+    actions = loop.later(60)
+    assert killed(actions) == []
+    assert logged(actions, logging.INFO) == [
+        "The supervisor did not run for 60.0 s: its workers get time to show they are alive"]
+    # Still silent a look later: hung after all.
+    assert killed(look(loop, {a0: reading(loop, beat_age=61.0)})) == [a0]
+
+
 def test_a_worker_building_or_done_serving_is_not_expected_to_beat():
     loop = FakeLoop()
     loop.start(plan_with(worker_timeout=2, a=1))

@@ -8,6 +8,7 @@ functional tests run the same models in real workers.
 """
 
 import http.client
+import os
 import socket
 import threading
 import time
@@ -220,3 +221,19 @@ def test_a_stop_ends_accepting_and_the_drain_ends_what_is_open(serve):
     idle.settimeout(5)
     assert idle.recv(1) == b""  # the drain closed the idle connection
     assert server.server.connections.held() == 0
+
+
+def test_the_control_loops_wait_ends_with_a_readable_descriptor_or_its_timeout(model):
+    # The control loop beats the worker's heartbeat between these waits
+    # (service.worker.app_server): a wait must end at its timeout.
+    quiet_r, quiet_w = os.pipe()
+    ready_r, ready_w = os.pipe()
+    try:
+        started = time.monotonic()
+        assert model.select_readable([quiet_r], 0.05) == []
+        assert 0.04 <= time.monotonic() - started < 2
+        os.write(ready_w, b"x")
+        assert model.select_readable([quiet_r, ready_r], 10) == [ready_r]
+    finally:
+        for fd in (quiet_r, quiet_w, ready_r, ready_w):
+            os.close(fd)

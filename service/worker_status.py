@@ -15,20 +15,24 @@ Layout (native byte order; every field written by one writer at a time):
                             stopped serving (then nothing is expected of it)
     then `entries` entries of ENTRY_BYTES, one per request that may be in
     flight at once (the worker's concurrency)
-        0   I   sequence    odd while the entry's writer changes it
-        8   d   started     CLOCK_MONOTONIC seconds the request began; 0:
+        0   16s method      NUL-padded ASCII
+        16  216s path       the target's path, NUL-padded, cut to 216 bytes
+        232 d   started     CLOCK_MONOTONIC seconds the request began; 0:
                             the entry is free
-        16  Q   served      requests that ended in this entry
-        24  16s method      NUL-padded ASCII
-        40  216s path       the target's path, NUL-padded, cut to 216 bytes
+        240 Q   served      requests that ended in this entry
+        248     (padding to 256)
 
 CLOCK_MONOTONIC is one clock for every process on the machine, so the
 supervisor compares it with its own time.monotonic(). An entry is claimed
 by one request at a time (the worker's own free list), so each field has one
-writer; the sequence number (a seqlock) lets the reader skip an entry it
-caught half-written: it reads that entry again at its next look. The
-requests served are the sum of the entries' counts, so that counting needs
-no lock between request threads.
+writer, and the requests served are the sum of the entries' counts: no lock
+between request threads. A request's start writes its method and path,
+then `started`, an aligned 8-byte field; its end sets `started` to 0. The
+reader reads `started`, then the method and path, then `started` again,
+and takes the entry only if it has not changed: the stores of one process
+are seen in order by another on x86 (on machines with a weaker ordering a
+look may, rarely, name a request that has just begun with the path of
+the entry's previous one; its age, which decisions rest on, is right).
 
 Shared by both sides of the fork: the supervisor makes and reads it
 (service.supervisor.loop), the worker beats and records its requests
@@ -48,14 +52,13 @@ BEAT_SECONDS = 0.5
 
 _HEADER = struct.Struct("=d")
 HEADER_BYTES = 64
-_SEQUENCE = struct.Struct("=I")
-_ENTRY = struct.Struct("=I4xdQ16s216s")
-ENTRY_BYTES = _ENTRY.size
-_STARTED = struct.Struct("=d")
-_STARTED_AT = 8
-_SERVED_AT = 16
-_METHOD_AT = 24
-_REQUEST = struct.Struct("=16s216s")
+ENTRY_BYTES = 256
+# What a request's start writes, in this order; its end; their parts.
+_STARTED = struct.Struct("=16s216sd")
+_ENDED = struct.Struct("=dQ")
+_NAMES = struct.Struct("=16s216s")
+_TIME = struct.Struct("=d")
+_STARTED_AT = 232
 _PAGE = mmap.PAGESIZE
 
 
@@ -91,9 +94,11 @@ class WorkerStatus:
         self.entries = max(entries, 1)
         size = HEADER_BYTES + self.entries * ENTRY_BYTES
         self._memory = mmap.mmap(-1, -(-size // _PAGE) * _PAGE)
-        # The worker's: entries no request holds. deque's append() and pop()
-        # are atomic, so request threads share it without a lock.
+        # The worker's: entries no request holds (deque's append() and pop()
+        # are atomic: request threads share it without a lock), and each
+        # entry's count as its writer last wrote it.
         self._free = collections.deque(range(self.entries))
+        self._served = [0] * self.entries
 
     def close(self):
         """Let go of the memory (the supervisor once the worker is reaped; a worker for its siblings')."""
@@ -114,25 +119,17 @@ class WorkerStatus:
             entry = self._free.pop()
         except IndexError:
             return None  # more requests than the worker's concurrency: not shown
-        offset = HEADER_BYTES + entry * ENTRY_BYTES
-        memory = self._memory
-        sequence = _SEQUENCE.unpack_from(memory, offset)[0]
-        _SEQUENCE.pack_into(memory, offset, sequence + 1)
-        _REQUEST.pack_into(memory, offset + _METHOD_AT, method.encode("latin-1", "replace"),
-                           path.encode("latin-1", "replace"))
-        _STARTED.pack_into(memory, offset + _STARTED_AT, now)
-        _SEQUENCE.pack_into(memory, offset, sequence + 2)
+        _STARTED.pack_into(self._memory, HEADER_BYTES + entry * ENTRY_BYTES,
+                           method.encode("latin-1", "replace"),
+                           path.encode("latin-1", "replace"), now)
         return entry
 
     def request_ended(self, entry):
         if entry is None:
             return
-        offset = HEADER_BYTES + entry * ENTRY_BYTES
-        memory = self._memory
-        sequence, _, served, _, _ = _ENTRY.unpack_from(memory, offset)
-        _SEQUENCE.pack_into(memory, offset, sequence + 1)
-        _ENTRY.pack_into(memory, offset, sequence + 1, 0.0, served + 1, b"", b"")
-        _SEQUENCE.pack_into(memory, offset, sequence + 2)
+        served = self._served[entry] = self._served[entry] + 1
+        _ENDED.pack_into(self._memory, HEADER_BYTES + entry * ENTRY_BYTES + _STARTED_AT,
+                         0.0, served)
         self._free.append(entry)
 
     # The supervisor's side.
@@ -145,11 +142,12 @@ class WorkerStatus:
         in_flight = []
         for entry in range(self.entries):
             offset = HEADER_BYTES + entry * ENTRY_BYTES
-            sequence, started, count, method, path = _ENTRY.unpack(
-                memory[offset:offset + ENTRY_BYTES])
+            started, count = _ENDED.unpack_from(memory, offset + _STARTED_AT)
             served += count
-            if (started and not sequence % 2
-                    and _SEQUENCE.unpack_from(memory, offset)[0] == sequence):
+            if not started:
+                continue
+            method, path = _NAMES.unpack_from(memory, offset)
+            if _TIME.unpack_from(memory, offset + _STARTED_AT)[0] == started:
                 in_flight.append(InFlight(_text(method), _text(path), started))
         return Reading(heartbeat=heartbeat or None, served=served,
                        in_flight=tuple(sorted(in_flight, key=lambda r: r.started)),

@@ -4,12 +4,12 @@ It runs the app with the request's environ and wsgi.input, writes what the
 app answers (service.worker.response), reads and throws away what the app
 left of the body (within a bound), runs eventlet's posthooks, logs the
 access line, and decides whether the connection carries another request.
-While the app runs, the request is in flight in the worker's status
-(service.worker_status), where the supervisor sees how long it has run. eventlet.wsgi's
-behaviour, point by point: exc_info in start_response, write(),
-Content-Length from a list's length, minimum_chunk_size, close() on the
-result, a 500 without a traceback when the app raises, the same access
-line.
+eventlet.wsgi's behaviour, point by point: exc_info in start_response,
+write(), Content-Length from a list's length, minimum_chunk_size, close()
+on the result, a 500 without a traceback when the app raises, the same
+access line. While the app runs, the request is in flight in the worker's
+status (service.worker_status), where the supervisor sees how long it has
+run.
 
 Rule 1: the exchange alone decides keep-alive or close. It starts from the
 client's wish and the server's setting (keep_alive); the response head

@@ -4,12 +4,11 @@ It holds the client to the framing it announced (RFC 9112 6 and 7.1): a
 broken chunk, a body cut short, a client that stops sending and a body past
 max_request_body_size are each a BadBody carrying the status to answer,
 raised again on every later read, and never a short body handed out as if
-complete. What an app leaves unread is thrown away only within a bound
-(discard_rest), so that a client cannot make the worker read a huge body
-for nothing. It answers `Expect:
-100-continue` on the first read, and keeps the methods of eventlet.wsgi's
-Input that apps written for it call (swift sets the 100 Continue's headers
-and sends a second one).
+complete. It answers `Expect: 100-continue` on the first read, and keeps
+the methods of eventlet.wsgi's Input that apps written for it call (swift
+sets the 100 Continue's headers and sends a second one). What an app
+leaves unread is thrown away only within a bound (discard_rest), so that a
+client cannot make the worker read a huge body for nothing.
 
 Imported only in workers, after the fork.
 """
@@ -179,7 +178,6 @@ class RequestBody:
             elif not consumed and not reader.receive():
                 raise body_framing.incomplete()
         return b"".join(parts)
-
 
     def _count(self, size):
         self._size += size

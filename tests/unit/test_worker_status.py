@@ -2,7 +2,6 @@
 
 import os
 import signal
-import struct
 import time
 
 from service import worker_status
@@ -83,14 +82,24 @@ def test_long_paths_and_methods_are_cut_and_odd_bytes_kept_readable():
     assert status.read().in_flight[0].path == "/caf\xe9/?"
 
 
-def test_an_entry_caught_half_written_is_skipped():
-    status = WorkerStatus(1)
-    entry = status.request_started("GET", "/a", 1.0)
-    offset = worker_status.HEADER_BYTES + entry * worker_status.ENTRY_BYTES
-    # As the writer leaves it while it changes the entry (layout: the sequence first).
-    sequence = struct.unpack_from("=I", status._memory, offset)[0]
-    struct.pack_into("=I", status._memory, offset, sequence + 1)
-    assert status.read().in_flight == ()
+def test_a_look_while_requests_come_and_go_sees_only_whole_requests():
+    status = WorkerStatus(4)
+    pid = os.fork()
+    if pid == 0:
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            entries = [status.request_started("GET", f"/{n}", time.monotonic())
+                       for n in range(3)]
+            for entry in entries:
+                status.request_ended(entry)
+        os._exit(0)
+    looks = 0
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        for request in status.read().in_flight:
+            assert request.method == "GET" and request.path in ("/0", "/1", "/2")
+            assert 0 <= time.monotonic() - request.started < 5
+        looks += 1
+    assert looks > 10 and status.read().served % 3 == 0
 
 
 def test_stop_beating_tells_the_supervisor_nothing_is_expected():

@@ -240,6 +240,26 @@ def open_sockets(pid):
     return count
 
 
+def listening_ports(pid):
+    """The TCP ports process `pid` listens on (Linux /proc): unlike a connect, never fooled by another process that took the port since."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue  # closed since listed
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            for row in list(rows)[1:]:
+                fields = row.split()
+                if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                    ports.add(int(fields[1].rpartition(":")[2], 16))
+    return ports
+
+
 def rss_kib(pid):
     """Resident memory of process `pid`, in KiB."""
     with open(f"/proc/{pid}/status") as status:

@@ -99,9 +99,13 @@ def test_a_worker_building_or_done_serving_is_not_expected_to_beat():
     loop.start(plan_with(worker_timeout=2, a=1))
     (a0,) = loop.pids()
     loop.readings = {a0: Reading(heartbeat=None, served=0)}
-    assert killed(loop.later(60)) == []
+    for _ in range(5):  # building, for longer than worker_timeout
+        assert killed(loop.later(fleet.INSPECT_SECONDS)) == []
     loop.ready(a0)
-    assert killed(loop.later(60)) == []
+    for _ in range(5):  # done serving: its exit handlers run
+        assert killed(loop.later(fleet.INSPECT_SECONDS)) == []
+    loop.readings = {a0: reading(loop, beat_age=3)}
+    assert killed(loop.later(fleet.INSPECT_SECONDS)) == [a0]  # it does count
 
 
 # request_timeout.

@@ -2,6 +2,7 @@
 
 from service.conf import apps
 from service.conf import cli
+from service.conf import limits
 from service.conf import server
 from service.conf import wsgi
 
@@ -9,6 +10,7 @@ from service.conf import wsgi
 def register_opts(conf):
     server.register_opts(conf)
     wsgi.register_opts(conf)
+    conf.register_opts(limits.DEFAULT_OPTS)
 
 
 def register_app_opts(conf, app_name):
@@ -26,7 +28,7 @@ def register_every_opt(conf):
 
 def list_opts():
     return [
-        ("DEFAULT", server.OPTS + wsgi.OPTS),
+        ("DEFAULT", server.OPTS + wsgi.OPTS + limits.DEFAULT_OPTS),
         (apps.SAMPLE_GROUP, apps.OPTS),
     ]
 

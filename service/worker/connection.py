@@ -31,13 +31,14 @@ import socket
 import time
 from typing import Callable, Optional
 
+from service import worker_status
 from service.accesslog.lines import AccessLog
 from service.http import environ as http_environ
 from service.http import head as http11
 from service.http import response as http_response
 from service.worker import client_sockets
 from service.worker.drain import Connections
-from service.worker.exchange import Exchange
+from service.worker.exchange import Exchange, ServedCount
 from service.worker.socket_reader import SocketReader
 
 LOG = logging.getLogger(__name__)
@@ -79,6 +80,17 @@ class Serving:
     # The listening socket's (host, port) when every connection's local
     # address is that one (not a wildcard): no getsockname() per connection.
     server_address: Optional[tuple] = None
+    app_name: str = "app"
+    # Where the exchanges show the supervisor their requests in flight
+    # (service.worker_status); a worker's own, made by the supervisor.
+    status: worker_status.WorkerStatus = dataclasses.field(
+        default_factory=lambda: worker_status.WorkerStatus(1))
+    # request_head_timeout: seconds a head may take from its first byte (0: no limit).
+    head_timeout: float = 0
+    # max_request_body_size: bytes (0: no limit).
+    max_body_size: int = 0
+    # Counts the requests served, for max_requests.
+    served: ServedCount = dataclasses.field(default_factory=ServedCount)
 
 
 class Connection:
@@ -97,7 +109,9 @@ class Connection:
         # The request being served, as the access log shows it.
         self.requestline = ""
         self.headers = NO_HEADERS
-        self.refused = False
+        # The client may still be sending (a refused request, a body left
+        # unread): the close waits for it a moment (_linger).
+        self.lingers = False
         self._environ = None
 
     def serve(self):
@@ -108,7 +122,7 @@ class Connection:
             return self._serve_requests()
         finally:
             try:
-                if self.refused:
+                if self.lingers:
                     self._linger()
             finally:
                 # After the linger: a drain waits for the refused client to
@@ -158,6 +172,7 @@ class Connection:
         if not self._request_arrived():
             return None
         started = time.time()
+        self.start_head_clock()
         self._line = b""
         try:
             head = self._parse_head()
@@ -170,10 +185,18 @@ class Connection:
             return None
         except OSError:
             return None  # the client is gone
+        finally:
+            self.reader.lift_deadline()
         if head is not None:
             self.headers = head
             self.requestline = head.request_line
         return head
+
+    def start_head_clock(self):
+        """The first bytes of a head are here: the rest must come within request_head_timeout, however it trickles in."""
+        reader = self.reader
+        if reader.deadline is None and self.serving.head_timeout:
+            reader.deadline = time.monotonic() + self.serving.head_timeout
 
     def head_is_decided(self):
         """Whether the buffered bytes hold a whole head, or enough of one to refuse it: reading it then never waits."""
@@ -222,7 +245,7 @@ class Connection:
 
     def send_error(self, error):
         """Answer `error` (an HttpError); the connection closes after the answer, lingering."""
-        self.refused = True
+        self.lingers = True
         answer = http_response.error_response(error)
         try:
             self.sock.sendall(answer)

@@ -110,9 +110,9 @@ def green_the_process():
     oslo_context._request_store = GreenContextStore()
 
 
-def select_readable(fds):
-    """The descriptors of `fds` that are readable, once one is; other green threads run meanwhile."""
-    readable, _, _ = green_select.select(fds, [], [])
+def select_readable(fds, timeout):
+    """The descriptors of `fds` readable within `timeout` seconds; other green threads run meanwhile."""
+    readable, _, _ = green_select.select(fds, [], [], timeout)
     return readable
 
 

@@ -107,7 +107,8 @@ class ThreadEngine:
         self._sock = sock
         self._serve_connection = serve_connection
         self._request_threads = pool.RequestThreads(settings.concurrency, name="request")
-        self._lot = parking.ParkingLot(self._dispatch, connections, settings.idle_timeout)
+        self._lot = parking.ParkingLot(self._dispatch, connections, settings.idle_timeout,
+                                       settings.head_timeout)
         self.waiting = parking.ThreadWaiting(self._lot)
         self._acceptor = Acceptor(sock, connections, settings, self._request_threads,
                                   self._dispatch)

@@ -11,6 +11,7 @@ import io
 import json
 import socket
 import sys
+import time
 import traceback
 import warnings
 
@@ -316,11 +317,16 @@ def receive_now_never_waits():
 
 
 @probe
-def select_readable_waits_for_one_of_several():
+def select_readable_waits_for_one_of_several_or_for_its_timeout():
     a, b = socket.socketpair()
     c, d = socket.socketpair()
     d.sendall(b"x")
-    assert green.select_readable([a.fileno(), c.fileno()]) == [c.fileno()]
+    assert green.select_readable([a.fileno(), c.fileno()], 10) == [c.fileno()]
+    ran = []
+    green.spawn_n(ran.append, "other green threads run meanwhile")
+    started = time.monotonic()
+    assert green.select_readable([a.fileno()], 0.05) == []
+    assert time.monotonic() - started >= 0.04 and ran
     for sock in (a, b, c, d):
         sock.close()
 

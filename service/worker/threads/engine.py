@@ -90,13 +90,14 @@ class Acceptor:
                 and not is_ahead(self._connections.held(), self._settings.seat.siblings()))
 
     def _wait_for_a_connection(self):
-        """Wait for this worker's turn, for a request thread to be near, and for a connection; False once stopped."""
-        self._turns.wait()
+        """Wait for a request thread to be near, for a connection, then for this worker's turn; False once stopped."""
         while not self._has_room() and not self._stopping:
             time.sleep(ROOM_POLL_SECONDS)
         for fd, _ in self._poll.poll():
             if fd == self._stop_r:
                 return False
+        # A connection first, then the turn (service.worker.accept_turns).
+        self._turns.wait()
         return not self._stopping
 
 

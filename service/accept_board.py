@@ -94,6 +94,10 @@ class Seat:
         self._board = board
         self._index = index
 
+    @property
+    def index(self):
+        return self._index
+
     def post(self, held):
         self._board._post(self._index, held)
 

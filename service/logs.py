@@ -35,6 +35,7 @@ from oslo_log import formatters
 from oslo_log import log
 
 from service import memo
+from service.errors import ConfigError
 
 PROJECT = "service-api"
 
@@ -97,9 +98,20 @@ _own = OwnLogging()
 
 
 def setup(conf):
+    """oslo.log's setup from `conf`; ConfigError, in one line, when its log file cannot be opened."""
     global _own
-    log.setup(conf, PROJECT)
+    try:
+        log.setup(conf, PROJECT)
+    except OSError as exc:
+        given = " ".join(f"--{name.replace('_', '-')} {conf[name]}"
+                         for name in ("log_file", "log_dir") if conf[name])
+        raise ConfigError(f"{given}: cannot open the log file {exc.filename}: "
+                          f"{exc.strerror or exc}") from None
     _own = OwnLogging(_every_handler(), conf)
+
+
+def is_set_up():
+    return _own.conf is not None
 
 
 def own():

@@ -10,6 +10,7 @@ import socket
 
 from service import accept_board
 from service import count_sheet
+from service import worker_status
 from service.supervisor import plan as service_plan
 
 
@@ -19,6 +20,8 @@ class Inherited:
     sockets: list
     selector: selectors.BaseSelector
     fds: list
+    # Other workers' worker_status.WorkerStatus: never this one's to write.
+    statuses: list = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -28,6 +31,8 @@ class WorkerSetup:
     plan: service_plan.Plan
     listener: socket.socket
     seat: accept_board.Seat   # this worker's slot on its app's board
+    status: worker_status.WorkerStatus  # what it shows the supervisor of itself
+    request_limit: int        # requests after which it reports "due" (0: never)
     reports_fd: int           # where it writes "ready" or "failed <why>"
     lifeline_fd: int          # read end of a pipe: EOF when the supervisor dies
     supervisor_only: Inherited

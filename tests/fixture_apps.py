@@ -194,3 +194,36 @@ def spin_factory(global_conf, **local_conf):
             pass
         return _text(start_response, "200 OK", f"spun {seconds}\n")
     return spin
+
+
+def _query_number(environ, default):
+    """The number after the '=' of the query string (?seconds=2, ?mib=100), else `default`."""
+    return float(environ.get("QUERY_STRING", "").partition("=")[2] or default)
+
+
+def streaming_factory(global_conf, **local_conf):
+    """Streams 16 KiB pieces, one every 10 ms, for ?seconds (default 30): a response a client can leave in the middle of."""
+    def streaming(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        end = time.monotonic() + _query_number(environ, 30)
+        while time.monotonic() < end:
+            yield b"x" * 16384
+            time.sleep(0.01)
+    return streaming
+
+
+def growing_factory(global_conf, **local_conf):
+    """Keeps ?mib (default 100) more MiB for the rest of its worker's life, written so that they are resident."""
+    kept = []
+
+    def growing(environ, start_response):
+        kept.append(bytearray(b"\1" * (int(_query_number(environ, 100)) << 20)))
+        return _text(start_response, "200 OK", f"{len(kept)} pieces\n")
+    return growing
+
+
+def refusing_once_flagged_factory(global_conf, flag, **local_conf):
+    """Builds the hello app, unless the file `flag` exists: then it refuses, as a broken deployment would."""
+    if os.path.exists(flag):
+        raise ValueError(f"{flag} exists: refusing to build")
+    return hello_factory(global_conf)

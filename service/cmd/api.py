@@ -111,7 +111,7 @@ def _log_warnings(plan):
 def _config_error(conf, exc):
     sys.stderr.write(f"service-api: error: {exc}\n")
     sys.stderr.flush()
-    if _logs_to_file(conf):
+    if _logs_to_file(conf) and logs.is_set_up():
         LOG.error("Cannot start: %s", exc)
     return EXIT_CONFIG_ERROR
 

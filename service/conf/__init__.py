@@ -2,6 +2,7 @@
 
 from service.conf import apps
 from service.conf import cli
+from service.conf import limits
 from service.conf import metrics
 from service.conf import server
 from service.conf import wsgi
@@ -10,6 +11,7 @@ from service.conf import wsgi
 def register_opts(conf):
     server.register_opts(conf)
     wsgi.register_opts(conf)
+    conf.register_opts(limits.DEFAULT_OPTS)
     metrics.register_opts(conf)
 
 
@@ -17,9 +19,18 @@ def register_app_opts(conf, app_name):
     apps.register_opts(conf, app_name)
 
 
+def register_every_opt(conf):
+    """Every option the daemon reads: the config files', the command line's and oslo.log's."""
+    from service import logs
+
+    register_opts(conf)
+    cli.register_opts(conf)
+    logs.register_opts(conf)
+
+
 def list_opts():
     return [
-        ("DEFAULT", server.OPTS + wsgi.OPTS + metrics.OPTS),
+        ("DEFAULT", server.OPTS + wsgi.OPTS + limits.DEFAULT_OPTS + metrics.OPTS),
         (apps.SAMPLE_GROUP, apps.OPTS),
     ]
 
@@ -29,13 +40,10 @@ def parse_args(conf, argv):
     from oslo_config import cfg
 
     from service import __version__
-    from service import logs
     from service.errors import ConfigError
 
     if "enabled_apis" not in conf:
-        register_opts(conf)
-        cli.register_opts(conf)
-        logs.register_opts(conf)
+        register_every_opt(conf)
     try:
         conf(args=argv, project="service-api", version=__version__)
     except cfg.Error as exc:

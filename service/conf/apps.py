@@ -2,6 +2,8 @@
 
 from oslo_config import cfg
 
+from service.conf import limits
+
 # The generator cannot know the operator's app names, so the sample shows the
 # group under this stand-in name.
 SAMPLE_GROUP = "app_name"
@@ -87,7 +89,7 @@ OPTS = [
         default="TLSv1.2",
         choices=["TLSv1.2", "TLSv1.3"],
         help="Oldest TLS version this app accepts."),
-]
+] + limits.APP_OPTS
 
 
 def register_opts(conf, app_name):

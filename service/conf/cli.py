@@ -21,6 +21,7 @@ OPTS = [
         "check-config-timeout",
         default=60.0,
         min=0.1,
+        metavar="SECONDS",
         help="With --check-config: seconds every app gets to build. An app "
              "still building then (a factory waiting for a database it "
              "cannot reach, say) fails the check, named."),

@@ -79,6 +79,11 @@ class RequestTimeout(HttpError):
     status = 408
 
 
+class ContentTooLarge(HttpError):
+    # RFC 9110 15.5.14; http.HTTPStatus gives it its older name.
+    status = 413
+
+
 class UriTooLong(HttpError):
     status = 414
 

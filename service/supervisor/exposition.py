@@ -49,7 +49,7 @@ METRICS = {
         "service_api_worker_starts", "Worker processes started."),
     "exits": (
         "service_api_worker_exits", "Worker processes ended, by reason: crash (died unasked), "
-        "reload, stop, build_failed, and the reasons of worker protection."),
+        "build_failed, worker_timeout, request_timeout, recycle, reload, stop."),
     "builds": (
         "service_api_app_build_duration_seconds", "Time from a worker's start to its report "
         "that its app is built and it serves."),

@@ -17,6 +17,7 @@ import weakref
 
 from service import accept_board
 from service import logs
+from service import worker_status
 from service import worker_setup
 from service.errors import ConfigError
 from service.supervisor import admin
@@ -89,6 +90,8 @@ class Supervisor:
                         for name, sock in (systemd_sockets or {}).items()}
         # pid -> accept_board.Seat of every child not yet reaped.
         self._seats = {}
+        # pid -> its worker_status.WorkerStatus, for every child not yet reaped.
+        self._statuses = {}
         # (generation, app name) -> the accept_board.AcceptBoard its workers
         # share. Kept while a worker holds a seat on it: one made afresh for
         # an app whose workers all died is the same, every seat vacated.
@@ -182,7 +185,7 @@ class Supervisor:
             self._perform(self._fleet.signal_received(signum, time.monotonic()))
 
     def _read_reports(self):
-        """Worker reports, one line each: '<pid> ready' or '<pid> failed <why>'."""
+        """Worker reports, one line each: '<pid> ready', '<pid> due' or '<pid> failed <why>'."""
         while True:
             try:
                 chunk = os.read(self._pipes.reports_r, 65536)
@@ -201,8 +204,9 @@ class Supervisor:
         if report == "ready":
             self._monitor.ready(pid, time.monotonic())
             self._perform(self._fleet.worker_ready(pid))
+        elif report == "due":
+            self._perform(self._fleet.worker_due(pid))
         else:
-            self._monitor.failed(pid)
             reason = report.partition(" ")[2]
             self._perform(self._fleet.worker_failed(pid, reason, time.monotonic()))
 
@@ -226,6 +230,9 @@ class Supervisor:
         if seat is not None:
             # Its siblings must not wait for it to take connections.
             seat.leave()
+        status = self._statuses.pop(pid, None)
+        if status is not None:
+            status.close()
 
     # Actions out.
 
@@ -239,40 +246,54 @@ class Supervisor:
             return  # a fork failure just before it abandoned its generation
         sheet = self._monitor.sheet_for(spawn)
         try:
-            seat = self._board(spawn).seat(spawn.index)
+            seat = self._seat(spawn)
+            status = worker_status.WorkerStatus(_most_in_flight(spawn))
             pid = _fork_with_signals_blocked()
         except OSError as exc:
             self._monitor.fork_failed(sheet)
             self._perform(self._fleet.fork_failed(spawn, exc.strerror, time.monotonic()))
             return
         if pid == 0:
-            self._become_worker(self._setup(spawn, seat, sheet))
+            self._become_worker(self._setup(spawn, seat, status, sheet))
         self._seats[pid] = seat
+        self._statuses[pid] = status
         self._monitor.forked(spawn, pid, sheet, time.monotonic())
         self._perform(self._fleet.forked(spawn, pid, time.monotonic()))
 
-    def _board(self, spawn):
+    def _seat(self, spawn):
+        """The seat of the spawn's slot; a replacement takes the slot's other one, its worker holding the first."""
         key = (spawn.generation, spawn.app.name)
         board = self._boards.get(key)
         if board is None:
-            board = self._boards[key] = accept_board.AcceptBoard(spawn.app.workers)
-        return board
+            # Room for each slot's worker and, while it is replaced, its
+            # replacement (service.supervisor.fleet, Rule 6).
+            board = self._boards[key] = accept_board.AcceptBoard(2 * spawn.app.workers)
+        index = spawn.index
+        replaced = self._seats.get(spawn.replaces)
+        if replaced is not None and replaced.index == index:
+            index += spawn.app.workers
+        return board.seat(index)
 
-    def _setup(self, spawn, seat, sheet):
+    def _setup(self, spawn, seat, status, sheet):
         listener = self._sockets[sockets.socket_key(spawn.app)]
         return worker_setup.WorkerSetup(
             app=spawn.app, generation=spawn.generation, plan=spawn.plan,
-            listener=listener, seat=seat, reports_fd=self._pipes.reports_w,
-            lifeline_fd=self._pipes.lifeline_r,
+            listener=listener, seat=seat, status=status, request_limit=spawn.request_limit,
+            reports_fd=self._pipes.reports_w, lifeline_fd=self._pipes.lifeline_r,
             supervisor_only=self._inherited_by(listener), sheet=sheet)
 
     def _inherited_by(self, listener):
-        """What a new worker must close: every supervisor fd, other apps' sockets, the admin endpoint's."""
+        """What a new worker must close: every supervisor fd, other apps' sockets, the admin endpoint's, other workers' status."""
         admin_sockets = self._admin.sockets() if self._admin is not None else []
         return worker_setup.Inherited(
             sockets=[s for s in {**self._passed, **self._sockets}.values()
                      if s is not listener] + admin_sockets,
-            selector=self._selector, fds=self._pipes.supervisor_only())
+            selector=self._selector, fds=self._pipes.supervisor_only(),
+            statuses=list(self._statuses.values()))
+
+    def _inspect(self, _):
+        readings = {pid: status.read(pid) for pid, status in self._statuses.items()}
+        self._perform(self._fleet.inspected(readings, time.monotonic()))
 
     def _read_plan(self, _):
         try:
@@ -337,7 +358,7 @@ class Supervisor:
     _PERFORMERS = {
         fleet.Spawn: _spawn, fleet.Terminate: _terminate, fleet.Kill: _kill,
         fleet.CloseSockets: _close_sockets, fleet.ReadPlan: _read_plan,
-        fleet.Notify: _notify, fleet.ReopenLogs: _reopen_logs,
+        fleet.Notify: _notify, fleet.Inspect: _inspect, fleet.ReopenLogs: _reopen_logs,
         fleet.ReopenWorkerLogs: _reopen_worker_logs, fleet.Log: _log,
         fleet.Exit: _exit_with,
     }
@@ -363,6 +384,11 @@ class Supervisor:
             except ChildProcessError:
                 pass
         self._seats.clear()
+
+
+def _most_in_flight(spawn):
+    """Requests a worker of the spawn's app may serve at once, in either worker model: its status's entries."""
+    return max(spawn.app.threads, spawn.plan.wsgi.pool_size)
 
 
 def _fork_with_signals_blocked():

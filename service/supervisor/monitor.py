@@ -9,14 +9,10 @@ crashes, kills, recycles and reloads.
 What the fleet does is counted here by watching it, never by changing its
 decisions: the loop hands the monitor every list of actions the fleet
 returns (saw()), and tells it of forks, reports and deaths. A worker's exit
-reason is the one the action that ended it carried (a Terminate or Kill
-with a `reason`: plain data, so new reasons need no change here), else what
-the fleet was doing when it asked the worker to stop (a stop, else a
-reload), else "build_failed" when it reported that its app could not be
-built, else "crash": it died unasked. A reload is counted once it has an
-outcome: "success" when its generation takes over, "failed" when its
-config could not be read or its generation was abandoned, "superseded"
-when a newer SIGHUP replaced it.
+reason is the fleet's own (service.supervisor.exits), read as the worker
+is reaped. A reload is counted once it has an outcome: "success" when its
+generation takes over, "failed" when its config could not be read or its
+generation was abandoned, "superseded" when a newer SIGHUP replaced it.
 
 Supervisor side: no eventlet, no worker code, no prometheus_client (which
 service.supervisor.exposition alone imports, to render what is kept here).
@@ -27,12 +23,7 @@ import dataclasses
 
 from service import count_sheet
 from service.supervisor import fleet as service_fleet
-
-# Why a worker ended (service_api_worker_exits_total's reason label).
-CRASH = "crash"
-RELOAD = "reload"
-STOP = "stop"
-BUILD_FAILED = "build_failed"
+from service.supervisor import roster
 
 # How a reload ended (service_api_reloads_total's outcome label).
 SUCCESS = "success"
@@ -90,8 +81,6 @@ class Monitor:
         self.exits = collections.Counter()         # (app, model, reason)
         self.reloads = collections.Counter()       # outcome
         self.builds: dict[tuple, Histogram] = {}   # (app, model)
-        # Why each worker asked to stop was asked, by pid.
-        self._reasons: dict[int, str] = {}
         # (current, pending) generation numbers as last seen.
         self._generations = (None, None)
         # The generation start-up built, and the pending ones reloads built.
@@ -122,17 +111,14 @@ class Monitor:
         self.builds.setdefault(record.labels, Histogram(BUILD_BOUNDS)).observe(
             now - record.started_at)
 
-    def failed(self, pid):
-        """The worker reported that its app could not be built."""
-        if pid in self.workers:
-            self._reasons[pid] = BUILD_FAILED
-
     def exited(self, pid):
-        """A worker was reaped: count its exit, and keep its sheet's counters."""
+        """A worker was reaped (told before the fleet is): count its exit, and keep its sheet's counters."""
         record = self.workers.pop(pid, None)
         if record is None:
             return
-        self.exits[record.labels + (self._reasons.pop(pid, CRASH),)] += 1
+        worker = self.fleet.workers.get(pid)
+        reason = roster.exit_reason(worker) if worker is not None else service_fleet.CRASH
+        self.exits[record.labels + (reason,)] += 1
         if record.sheet is not None:
             self.ended.setdefault(record.labels, count_sheet.SheetFigures.zero()) \
                 .add_counters(record.sheet.read())
@@ -144,9 +130,6 @@ class Monitor:
 
     def saw(self, actions):
         """The fleet returned `actions` (not yet performed) from its latest event."""
-        for action in actions:
-            if isinstance(action, (service_fleet.Terminate, service_fleet.Kill)):
-                self._note_reason(action)
         self._follow_generations(actions)
 
     # What was seen, for the admin endpoint.
@@ -180,13 +163,6 @@ class Monitor:
         return states
 
     # Watching the fleet.
-
-    def _note_reason(self, action):
-        reason = getattr(action, "reason", None)
-        if reason:
-            self._reasons[action.pid] = reason
-        elif isinstance(action, service_fleet.Terminate):
-            self._reasons.setdefault(action.pid, STOP if self.fleet.stopping else RELOAD)
 
     def _follow_generations(self, actions):
         current, pending = _numbers(self.fleet)

@@ -25,6 +25,16 @@ MAX_UNIX_SOCKET_PATH_BYTES = 107
 
 
 @dataclasses.dataclass(frozen=True)
+class AppLimits:
+    """What protects an app's workers and clients from each other (service.conf.limits); 0 is none."""
+    request_timeout: int = 0        # seconds
+    max_requests: int = 0
+    max_requests_jitter: int = 0
+    max_worker_rss: int = 0         # MiB
+    max_request_body_size: int = 0  # bytes
+
+
+@dataclasses.dataclass(frozen=True)
 class AppPlan:
     name: str
     listen: str
@@ -42,6 +52,7 @@ class AppPlan:
     protocol: str = "http"
     # systemd passed a socket named after this app: it is served instead.
     systemd_socket: bool = False
+    limits: AppLimits = AppLimits()
 
     @property
     def address(self):
@@ -60,6 +71,8 @@ class WsgiSettings:
     keep_alive: bool
     client_socket_timeout: int
     log_format: str
+    # Seconds a request head may take from its first byte; 0: no limit.
+    request_head_timeout: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +107,10 @@ class Plan:
     sources: source_files.SourceFiles = None
     # The admin endpoint; None when metrics_port is 0.
     metrics: MetricsSettings = None
+    # Seconds a serving worker may stay silent, and an app may take to
+    # build; 0: no limit (the options give 30 and 300).
+    worker_timeout: int = 0
+    app_build_timeout: int = 0
 
     def app(self, name):
         return next(app for app in self.apps if app.name == name)
@@ -121,6 +138,8 @@ def build_plan(conf, config_files, cpu_count=None, systemd_sockets=()):
         wsgi=_wsgi_settings(conf), sockets=_socket_settings(conf),
         config_files=tuple(config_files), warnings=warnings,
         sources=source_files.SourceFiles(tuple(config_files) + (paste_file,)),
+        worker_timeout=_option(conf, "worker_timeout"),
+        app_build_timeout=_option(conf, "app_build_timeout"),
         metrics=_metrics_settings(conf))
 
 
@@ -138,7 +157,8 @@ def _wsgi_settings(conf):
         max_header_line=_option(conf, "max_header_line"),
         keep_alive=_option(conf, "wsgi_keep_alive"),
         client_socket_timeout=_option(conf, "client_socket_timeout"),
-        log_format=_log_format(conf))
+        log_format=_log_format(conf),
+        request_head_timeout=_option(conf, "request_head_timeout"))
 
 
 def _socket_settings(conf):
@@ -267,7 +287,13 @@ def _app_plan(conf, name, cpu_count, systemd_socket=False):
                    threads=_option(conf, "threads", name),
                    unix_socket=unix_socket,
                    unix_socket_mode=int(_option(conf, "unix_socket_mode", name), 8),
-                   protocol=protocol, systemd_socket=systemd_socket)
+                   protocol=protocol, systemd_socket=systemd_socket,
+                   limits=_app_limits(conf, name))
+
+
+def _app_limits(conf, name):
+    return AppLimits(**{field.name: _option(conf, field.name, name)
+                        for field in dataclasses.fields(AppLimits)})
 
 
 def _unix_socket(conf, name):

@@ -1,7 +1,13 @@
-"""Before each accept, a worker ahead of its siblings on the accept board waits its turn, briefly.
+"""Before it accepts, a worker ahead of its siblings on the accept board waits its turn, briefly.
 
 See service.accept_board for why. Worker side: the wait yields to the
 worker's other green threads or request threads.
+
+A worker ahead waits for a connection first and for its turn second: a
+sibling can only be judged busy for taking nothing while there was a
+connection to take. (Waiting for the turn first judged siblings idle
+for lack of clients, and the worker ahead then took the next connection
+itself: under load, keep-alive clients it let go came back to it.)
 """
 
 import time
@@ -31,7 +37,14 @@ class Turns:
         self._clock = clock
         self._ignore_until = 0.0
 
+    def ahead(self):
+        """Whether this worker lets its siblings take the next connection first: one look at the board."""
+        if self._ignore_until and self._clock() < self._ignore_until:
+            return False
+        return is_ahead(self._held(), self._seat.siblings())
+
     def wait(self):
+        """Called while a connection waits to be accepted: let a less busy sibling take it, for a moment."""
         if self._ignore_until and self._clock() < self._ignore_until:
             return
         board = self._seat.siblings()

@@ -13,13 +13,16 @@ import logging
 import os
 import signal
 import ssl
+import time
 
 from service import logs
+from service import worker_status
 from service.http import environ as http_environ
 from service.http import head
 from service.worker import client_sockets
 from service.worker import connection
 from service.worker import counting
+from service.worker import exchange
 from service.worker import model as worker_model
 from service.worker import uwsgi_connection
 from service.worker.drain import Connections
@@ -34,9 +37,13 @@ _WILDCARD_HOSTS = {"", "0.0.0.0", "::"}
 class AppServer:
     """One app on one listening socket until a stop signal or the supervisor's death."""
 
-    def __init__(self, app, sock, app_plan, settings, tls_context, seat, model,
-                 sheet=None):
+    def __init__(self, app, sock, app_plan, settings, tls_context, seat, model, status,
+                 served=None, sheet=None):
         self.model = model
+        # What the supervisor sees of this worker (service.worker_status):
+        # beating from now on, as it is about to report that it serves.
+        self.status = status
+        status.beat(time.monotonic())
         # `sheet`: where the admin endpoint reads this worker's counts (None: none).
         counts = counting.for_sheet(sheet, model)
         self.connections = Connections(seat, model, counts)
@@ -50,7 +57,8 @@ class AppServer:
                                        tls_context=tls_context,
                                        socket_timeout=socket_timeout,
                                        idle_timeout=settings.client_socket_timeout,
-                                       concurrency=concurrency))
+                                       concurrency=concurrency,
+                                       head_timeout=settings.request_head_timeout))
         self.access_log = model.access_log(settings.log_format)
         logs.own().cache_timestamps()
         logs.skip_thread_names()
@@ -63,7 +71,11 @@ class AppServer:
             keep_alive=settings.keep_alive, socket_timeout=socket_timeout,
             model=model, waiting=self.engine.waiting,
             request_slots=model.request_slots(concurrency),
-            server_address=_fixed_local_address(sock), counts=counts)
+            server_address=_fixed_local_address(sock),
+            app_name=app_plan.name, status=status,
+            head_timeout=settings.request_head_timeout,
+            max_body_size=app_plan.limits.max_request_body_size,
+            served=served or exchange.ServedCount(), counts=counts)
 
     def serve(self, lifeline_fd):
         signals_r = _catch_signals()
@@ -72,10 +84,16 @@ class AppServer:
         try:
             self._wait_for_stop(signals_r, lifeline_fd)
             self.engine.stop_accepting()
-            self.connections.drain()
+            self.connections.drain(self._beat)
             self.engine.finish()
         finally:
             self.access_log.flush()
+            # What is left (the app's exit handlers) is bounded by
+            # graceful_shutdown_timeout, not by worker_timeout.
+            self.status.stop_beating()
+
+    def _beat(self):
+        self.status.beat(time.monotonic())
 
     def _serve_connection(self, sock, client_address, reader=None):
         """Serve one accepted (or resumed) connection, in its own unit of the model; close it unless parked.
@@ -97,8 +115,13 @@ class AppServer:
                 client_sockets.close(sock)
 
     def _wait_for_stop(self, signals_r, lifeline_fd):
+        """Beat, and wait for TERM or the supervisor's death (USR1 on the way)."""
         while True:
-            readable = self.model.select_readable([signals_r, lifeline_fd])
+            # Under eventlet this runs only while the hub does: a green
+            # thread stuck in CPU stops the heartbeat, as it stops serving.
+            self._beat()
+            readable = self.model.select_readable([signals_r, lifeline_fd],
+                                                  worker_status.BEAT_SECONDS)
             if lifeline_fd in readable and not os.read(lifeline_fd, 1):
                 LOG.warning("The supervisor is gone: draining and exiting")
                 return

@@ -31,6 +31,7 @@ import socket
 import time
 from typing import Callable, Optional
 
+from service import worker_status
 from service.accesslog.lines import AccessLog
 from service.http import environ as http_environ
 from service.http import head as http11
@@ -38,7 +39,7 @@ from service.http import response as http_response
 from service.worker import client_sockets
 from service.worker import counting
 from service.worker.drain import Connections
-from service.worker.exchange import Exchange
+from service.worker.exchange import Exchange, ServedCount
 from service.worker.socket_reader import SocketReader
 
 LOG = logging.getLogger(__name__)
@@ -82,6 +83,17 @@ class Serving:
     server_address: Optional[tuple] = None
     # What the worker counts for the admin endpoint (service.worker.counting).
     counts: object = counting.NO_COUNTS
+    app_name: str = "app"
+    # Where the exchanges show the supervisor their requests in flight
+    # (service.worker_status); a worker's own, made by the supervisor.
+    status: worker_status.WorkerStatus = dataclasses.field(
+        default_factory=lambda: worker_status.WorkerStatus(1))
+    # request_head_timeout: seconds a head may take from its first byte (0: no limit).
+    head_timeout: float = 0
+    # max_request_body_size: bytes (0: no limit).
+    max_body_size: int = 0
+    # Counts the requests served, for max_requests.
+    served: ServedCount = dataclasses.field(default_factory=ServedCount)
 
 
 class Connection:
@@ -103,7 +115,9 @@ class Connection:
         # The request being served, as the access log shows it.
         self.requestline = ""
         self.headers = NO_HEADERS
-        self.refused = False
+        # The client may still be sending (a refused request, a body left
+        # unread): the close waits for it a moment (_linger).
+        self.lingers = False
         self._environ = None
 
     def serve(self):
@@ -114,7 +128,7 @@ class Connection:
             return self._serve_requests()
         finally:
             try:
-                if self.refused:
+                if self.lingers:
                     self._linger()
             finally:
                 self.serving.counts.received(self.reader)
@@ -165,6 +179,7 @@ class Connection:
         if not self._request_arrived():
             return None
         started = time.time()
+        self.start_head_clock()
         self._line = b""
         try:
             head = self._parse_head()
@@ -177,10 +192,18 @@ class Connection:
             return None
         except OSError:
             return None  # the client is gone
+        finally:
+            self.reader.lift_deadline()
         if head is not None:
             self.headers = head
             self.requestline = head.request_line
         return head
+
+    def start_head_clock(self):
+        """The first bytes of a head are here: the rest must come within request_head_timeout, however it trickles in."""
+        reader = self.reader
+        if reader.deadline is None and self.serving.head_timeout:
+            reader.deadline = time.monotonic() + self.serving.head_timeout
 
     def head_is_decided(self):
         """Whether the buffered bytes hold a whole head, or enough of one to refuse it: reading it then never waits."""
@@ -229,7 +252,7 @@ class Connection:
 
     def send_error(self, error):
         """Answer `error` (an HttpError); the connection closes after the answer, lingering."""
-        self.refused = True
+        self.lingers = True
         answer = http_response.error_response(error)
         try:
             self.sock.sendall(answer)

@@ -102,8 +102,12 @@ class Connections:
     def _counted(self):
         self._counts.connections(self.held(), self.parked_count)
 
-    def drain(self):
-        """Finish in-flight requests, close idle connections after a grace; return when none is left."""
+    def drain(self, beat=None):
+        """Finish in-flight requests, close idle connections after a grace; return when none is left.
+
+        beat() is called at every look, to show the supervisor that the
+        worker is still alive as it drains.
+        """
         self.draining = True
         self._seat.leave()
         started = time.monotonic()
@@ -114,4 +118,6 @@ class Connections:
                 if (idle_since is not None
                         and now - max(idle_since, started) >= IDLE_GRACE_SECONDS):
                     conn.close_if_idle()
+            if beat is not None:
+                beat()
             self._sleep(DRAIN_POLL_SECONDS)

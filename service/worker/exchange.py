@@ -2,12 +2,14 @@
 
 It runs the app with the request's environ and wsgi.input, writes what the
 app answers (service.worker.response), reads and throws away what the app
-left of the body, runs eventlet's posthooks, logs the access line, and
-decides whether the connection carries another request. eventlet.wsgi's
-behaviour, point by point: exc_info in start_response, write(),
-Content-Length from a list's length, minimum_chunk_size, close() on the
-result, a 500 without a traceback when the app raises, the same access
-line.
+left of the body (within a bound), runs eventlet's posthooks, logs the
+access line, and decides whether the connection carries another request.
+eventlet.wsgi's behaviour, point by point: exc_info in start_response,
+write(), Content-Length from a list's length, minimum_chunk_size, close()
+on the result, a 500 without a traceback when the app raises, the same
+access line. While the app runs, the request is in flight in the worker's
+status (service.worker_status), where the supervisor sees how long it has
+run.
 
 Rule 1: the exchange alone decides keep-alive or close. It starts from the
 client's wish and the server's setting (keep_alive); the response head
@@ -15,9 +17,13 @@ adds what its framing allows (service.http.response); then every event
 that leaves the connection's next bytes in doubt closes it: an app that
 raised or answered on the raw socket, a body past or short of its
 Content-Length, a 100 Continue never sent, a request body that broke its
-framing or could not be read to its end.
+framing or could not be read to its end, or was left unread past what may
+be thrown away (the response says so when it is made, if it knows then).
 Rule 2: an exception from the app fails its request only, never the
 worker (SystemExit included).
+Rule 3: a client that goes away mid-response is news, not an error: one
+INFO line, never a traceback; only a failure of the exchange's own send
+to the client is taken for it, not an error the app meets elsewhere.
 
 Imported only in workers, after the fork.
 """
@@ -31,6 +37,7 @@ from typing import TYPE_CHECKING
 
 from oslo_context import context as oslo_context
 
+from service.http import head as http11
 from service.http import response as http_response
 from service.http.head import RequestHead
 from service.worker.request_body import BadBody, RequestBody
@@ -49,6 +56,29 @@ MINIMUM_CHUNK_SIZE = 4096
 _BROKEN_ERRNOS = frozenset((errno.EPIPE, errno.ECONNRESET, errno.ESHUTDOWN))
 
 
+class ClientGone(Exception):
+    """Sending the response to the client failed: it is gone, or stopped reading (Rule 3)."""
+
+
+class ServedCount:
+    """The requests a worker has served; it tells the supervisor once when they reach its max_requests.
+
+    The supervisor reads the exact count from the worker's status and
+    decides; this only spares it waiting for its next look. Request threads
+    may lose an increment to each other: the tell comes a request late.
+    """
+
+    def __init__(self, limit=0, tell=None):
+        self._left = limit
+        self._tell = tell if limit else None
+
+    def one_more(self):
+        self._left -= 1
+        if self._left <= 0 and self._tell is not None:
+            tell, self._tell = self._tell, None
+            tell()
+
+
 class Exchange:
     """One request on a connection and its response."""
 
@@ -60,25 +90,40 @@ class Exchange:
         # exchange knows so far (Rule 1).
         self.keep_alive = head.keep_alive
         self.body = RequestBody.for_head(head, conn.reader, conn.sock,
-                                         self.serving.model, self._send_continue)
-        self.response = Response(conn.sock.sendall, head, self._may_keep_alive)
+                                         self.serving.model, self._send_continue,
+                                         self.serving.max_body_size)
+        self.response = Response(self._send, head, self._may_keep_alive)
         # The app's answer went out otherwise: nothing more is written.
         self.answered = False
 
     def run(self):
         """Serve the request; True when the connection may carry another one."""
+        if self._body_too_large():
+            return False
         environ = self.conn.environ_for(self.head)
         environ["wsgi.input"] = environ["eventlet.input"] = self.body
         environ["eventlet.posthooks"] = []
         self.serving.counts.started()
+        status = self.serving.status
         try:
             with self.serving.request_slots:
-                self._respond(environ)
+                entry = status.request_started(self.head.method, self._path(),
+                                               time.monotonic())
+                try:
+                    self._respond(environ)
+                finally:
+                    status.request_ended(entry)
+                    self.serving.served.one_more()
+        except ClientGone:
+            return False
         except OSError as exc:
             if exc.errno not in _BROKEN_ERRNOS:
                 raise
             return False  # the client is gone
         return self._keeps_alive()
+
+    def _path(self):
+        return self.head.target.partition("?")[0]
 
     def _may_keep_alive(self):
         """Asked when the response head is made."""
@@ -86,6 +131,7 @@ class Exchange:
         connections = serving.connections
         return (self.keep_alive and serving.keep_alive
                 and not connections.draining and self.body.failure is None
+                and self.body.may_discard_rest()
                 and not connections.sheds_one(time.monotonic()))
 
     def _keeps_alive(self):
@@ -107,6 +153,8 @@ class Exchange:
                 result = self._run_app(environ)
                 self._complete_headers(result)
                 self._write_body(result, environ)
+            except ClientGone as gone:
+                self._tell_client_gone(gone)
             except (Exception, SystemExit, KeyboardInterrupt, *model.app_failures):
                 # An app calling sys.exit() must not take the worker and its
                 # other requests down: it fails this request only.
@@ -186,6 +234,35 @@ class Exchange:
                   self.conn.client_address, error.message)
         return []
 
+    def _send(self, data):
+        """The response's way to the client: its failure is ClientGone (Rule 3)."""
+        try:
+            self.conn.sock.sendall(data)
+        except (OSError, self.serving.model.TlsClosed) as exc:
+            raise ClientGone(getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
+
+    def _tell_client_gone(self, gone):
+        self.keep_alive = False
+        LOG.info("App %s: client %s went away after %d bytes of the response to %s %s (%s)",
+                 self.serving.app_name, self.conn.get_client_address()[0],
+                 self.response.length, self.head.method, self._path(), gone)
+
+    def _body_too_large(self):
+        """Answer 413 to a declared body past max_request_body_size, before the app runs; True if it was."""
+        limit = self.serving.max_body_size
+        length = self.head.content_length
+        if not limit or length is None or length <= limit:
+            return False
+        started = time.time()
+        answer = self.conn.send_error(http11.ContentTooLarge("Request body too large"))
+        LOG.debug("Refused request %r from %s: a body of %d bytes, past "
+                  "max_request_body_size (%d)", self.head.request_line,
+                  self.conn.client_address, length, limit)
+        seconds = time.time() - started
+        self.serving.counts.refused(self.head.method, 413, len(answer), self.conn.reader, seconds)
+        self.serving.access_log.log(self.conn, 413, len(answer), seconds)
+        return True
+
     def _send_continue(self, headers):
         # Too late once the response has begun.
         if not self.response.head_sent:
@@ -204,7 +281,7 @@ class Exchange:
             # The final response went out instead of 100 Continue: whether the
             # client sends the body anyway is unknown.
             self.keep_alive = False
-        if not self.body.complete and self._keeps_alive():
+        if not self.body.complete:
             self._discard_body()
         self._tell_overflow()
         for hook, args, kwargs in environ["eventlet.posthooks"]:
@@ -219,14 +296,24 @@ class Exchange:
         forget_request_context()
 
     def _discard_body(self):
-        """Read what the app left of the body: the connection is to serve another request."""
-        try:
-            self.body.discard()
-        except BadBody as exc:
-            self.keep_alive = False
-            LOG.error('chunked encoding error while discarding request body. '
-                      'client=%s request="%s" error="%s"',
-                      self.conn.get_client_address()[0], self.head.request_line, exc)
+        """Throw away what the app left of the body, within a bound, if the connection is to serve another request."""
+        if self._keeps_alive():
+            try:
+                if self.body.discard_rest():
+                    return
+            except BadBody as exc:
+                self._tell_discard_failed(exc)
+        self.keep_alive = False
+        # The client may still be sending it: its response must not be lost
+        # to a reset when the connection closes with those bytes unread.
+        self.conn.lingers = True
+
+    def _tell_discard_failed(self, exc):
+        if exc.error.status != 400:
+            return  # it stopped coming, or went past max_request_body_size
+        LOG.error('chunked encoding error while discarding request body. '
+                  'client=%s request="%s" error="%s"',
+                  self.conn.get_client_address()[0], self.head.request_line, exc)
 
     def _tell_overflow(self):
         head = self.response.head

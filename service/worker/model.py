@@ -38,7 +38,13 @@ Serving (app_server.py)
                              `waiting`, whose for_request(conn, first) a
                              connection calls before each request: True to
                              read it, False once the connection is parked
-    select_readable(fds)     the control loop's wait, in the main thread
+    select_readable(fds, timeout)
+                             the control loop's wait, in the main thread: the
+                             descriptors of `fds` readable within `timeout`
+                             seconds ([] when none is); the loop beats the
+                             worker's heartbeat between waits, so under
+                             eventlet it must wait through the hub (a green
+                             thread stuck in CPU stops the heartbeat)
     access_log(log_format)   the AccessLog its requests' lines go through
 
 What the shared code asks of it
@@ -81,6 +87,9 @@ class EngineSettings:
     # connection may stay idle in all.
     idle_timeout: int
     concurrency: int
+    # request_head_timeout (0: none): how long a head may take from its
+    # first byte, parked or not (service.worker.connection's head clock).
+    head_timeout: float = 0
 
 
 def load(name):

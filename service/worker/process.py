@@ -17,6 +17,7 @@ from service import logs
 from service import proctitle
 from service import tls
 from service.worker import app_server
+from service.worker import exchange
 from service.worker import loader
 from service.worker import model as worker_model
 
@@ -84,6 +85,8 @@ def _leave_supervisor(setup):
         sock.close()
     for fd in inherited.fds:
         os.close(fd)
+    for status in inherited.statuses:
+        status.close()
     # Only the supervisor speaks to systemd; apps that notify would confuse it.
     os.environ.pop("NOTIFY_SOCKET", None)
     proctitle.set_title(f"service-api: worker {setup.app.name}")
@@ -125,7 +128,10 @@ def _build_and_serve(setup):
                    if setup.app.tls else None)
     server = app_server.AppServer(app, setup.listener, setup.app, setup.plan.wsgi,
                                   tls_context, setup.seat,
-                                  worker_model.load(setup.app.worker_model), setup.sheet)
+                                  worker_model.load(setup.app.worker_model), setup.status,
+                                  exchange.ServedCount(setup.request_limit,
+                                                       lambda: _tell_due(setup)),
+                                  setup.sheet)
     try:
         _report(setup, "ready")
     except BrokenPipeError:
@@ -147,6 +153,14 @@ def _give_back_free_memory():
         ctypes.CDLL(None).malloc_trim(0)
     except (OSError, AttributeError):
         pass  # not glibc: its malloc has its own ways
+
+
+def _tell_due(setup):
+    """max_requests reached: the supervisor looks at once, and starts a replacement."""
+    try:
+        _report(setup, "due")
+    except OSError:
+        pass  # the supervisor is gone: the worker drains and exits anyway
 
 
 def _report(setup, message):

@@ -6,13 +6,24 @@ This reader keeps one bytes buffer and calls the socket's recv
 directly, and hands out a request head in one piece when it has arrived
 whole, which is what nearly every client sends in one packet.
 
+A deadline bounds every wait until it is lifted, however the bytes trickle
+in (each byte would restart the socket's own timeout): a request head must
+arrive within request_head_timeout, and what an app left of a body is
+discarded only for so long. It lives here, with the bytes it bounds, so
+that it survives a parking with them (the threads model parks a partial
+head with its reader).
+
 Imported only in workers, after the fork.
 """
+
+import time
 
 # How much one receive asks of the kernel. A bytes object this size is
 # allocated per receive and shrunk to what came.
 RECEIVE_BYTES = 65536
 _HEAD_END = b"\r\n\r\n"
+# The socket's own timeout, while a deadline has not shortened it.
+_NOT_SHORTENED = object()
 
 
 class SocketReader:
@@ -24,7 +35,8 @@ class SocketReader:
     body lines) never copy what follows them.
     """
 
-    __slots__ = ("_sock", "_recv", "_receive_now", "_buffer", "_position", "_received")
+    __slots__ = ("_sock", "_recv", "_receive_now", "_buffer", "_position", "_received",
+                 "deadline", "_own_timeout")
 
     def __init__(self, sock, receive_now):
         self._sock = sock
@@ -35,6 +47,19 @@ class SocketReader:
         self._position = 0
         # Bytes received and not yet taken by the worker's counts.
         self._received = 0
+        # time.monotonic() by which what is awaited must have come; None: none.
+        self.deadline = None
+        self._own_timeout = _NOT_SHORTENED
+
+    def overdue(self, now):
+        return self.deadline is not None and now >= self.deadline
+
+    def lift_deadline(self):
+        """No deadline from now on: each wait is the socket's own again."""
+        self.deadline = None
+        if self._own_timeout is not _NOT_SHORTENED:
+            self._sock.settimeout(self._own_timeout)
+            self._own_timeout = _NOT_SHORTENED
 
     def buffered(self):
         return len(self._buffer) - self._position
@@ -64,12 +89,27 @@ class SocketReader:
         self._position += size
 
     def receive(self):
-        """Wait for more bytes from the client; False at the end of the stream."""
+        """Wait for more bytes from the client; False at the end of the stream.
+
+        TimeoutError when the socket's timeout or the deadline passes first.
+        """
+        if self.deadline is not None:
+            self._wait_no_later_than_deadline()
         data = self._recv(RECEIVE_BYTES)
         if not data:
             return False
         self._keep(data)
         return True
+
+    def _wait_no_later_than_deadline(self):
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("deadline passed")
+        sock = self._sock
+        if self._own_timeout is _NOT_SHORTENED:
+            self._own_timeout = sock.gettimeout()
+        own = self._own_timeout
+        sock.settimeout(left if own is None else min(left, own))
 
     def receive_now(self):
         """Take what the client has sent without waiting; False when nothing has come.

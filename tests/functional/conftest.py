@@ -28,3 +28,27 @@ def worker_model(request, monkeypatch):
     model = getattr(request, "param", None)
     monkeypatch.setattr(daemon, "WORKER_MODEL", model)
     return model
+
+
+@pytest.fixture(scope="module")
+def shared_daemon(tmp_path_factory):
+    """shared_daemon(start): one daemon per worker model that a module's tests share.
+
+    start(directory) writes the config there and returns the Daemon it
+    started; it is called once per worker model (the module-scoped fixture
+    cannot see the function-scoped model, so each test asks with its own),
+    waited for, and stopped once the module's tests are done.
+    """
+    started = {}
+
+    def shared(start):
+        model = daemon.WORKER_MODEL
+        if model not in started:
+            directory = tmp_path_factory.mktemp(f"shared-{model or 'default'}")
+            started[model] = start(directory)
+            started[model].wait_ready()
+        return started[model]
+
+    yield shared
+    for one in started.values():
+        one.stop()

@@ -62,17 +62,20 @@ def write_config(directory, apps, paste, defaults=None):
 class Daemon:
     """One service-api process; stderr (its log) goes to a file the test reads."""
 
-    def __init__(self, directory, *args, env=None, log_path=None, launcher=(), pass_fds=()):
+    def __init__(self, directory, *args, env=None, log_path=None, launcher=(), pass_fds=(),
+                 preexec_fn=None):
         output = os.path.join(directory, "service-api.log")
         self._log_file = open(output, "wb")
         # Where its log lands: its output, unless the test configured a file.
         self.log_path = log_path or output
         environ = dict(os.environ, PYTHONPATH=REPO, PYTHONUNBUFFERED="1")
         environ.update(env or {})
-        # `launcher`: a command that execs the daemon's (passing it `pass_fds`).
+        # `launcher`: a command that execs the daemon's (passing it `pass_fds`);
+        # `preexec_fn`: run in the daemon's process before it starts (its limits).
         self.process = subprocess.Popen(
             list(launcher) + SERVICE_API + list(args), stdout=self._log_file,
-            stderr=subprocess.STDOUT, cwd=directory, env=environ, pass_fds=pass_fds)
+            stderr=subprocess.STDOUT, cwd=directory, env=environ, pass_fds=pass_fds,
+            preexec_fn=preexec_fn)
         self.pid = self.process.pid
         self.urls = {}
 
@@ -235,6 +238,26 @@ def open_sockets(pid):
         except OSError:
             pass  # closed since listed
     return count
+
+
+def listening_ports(pid):
+    """The TCP ports process `pid` listens on (Linux /proc): unlike a connect, never fooled by another process that took the port since."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue  # closed since listed
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            for row in list(rows)[1:]:
+                fields = row.split()
+                if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                    ports.add(int(fields[1].rpartition(":")[2], 16))
+    return ports
 
 
 def rss_kib(pid):

@@ -31,20 +31,19 @@ APPS = ("hello", "echo", "lazy", "raising")
 CLIENT_SOCKET_TIMEOUT = 1
 
 
-@pytest.fixture(scope="module")
-def daemon(tmp_path_factory):
-    """One daemon for the whole battery: every case must leave it as it found it."""
-    directory = tmp_path_factory.mktemp("bad_requests")
-    conf = write_config(directory, {app: {} for app in APPS}, PASTE,
-                        {"client_socket_timeout": CLIENT_SOCKET_TIMEOUT})
-    daemon = Daemon(directory, "--config-file", conf)
-    try:
-        daemon.wait_ready()
+@pytest.fixture
+def daemon(shared_daemon):
+    """One daemon (per worker model) for the whole battery: every case must leave it as it found it."""
+    def start(directory):
+        conf = write_config(directory, {app: {} for app in APPS}, PASTE,
+                            {"client_socket_timeout": CLIENT_SOCKET_TIMEOUT})
+        return Daemon(directory, "--config-file", conf)
+
+    daemon = shared_daemon(start)
+    if not hasattr(daemon, "first_workers"):
         daemon.first_workers = daemon.workers()
         assert len(daemon.first_workers) == len(APPS)
-        yield daemon
-    finally:
-        daemon.stop()
+    return daemon
 
 
 @pytest.fixture

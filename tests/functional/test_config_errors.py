@@ -72,6 +72,9 @@ CASES = {
         {"good": {"port": "eighty"}}, {}, ["[good] port", "invalid value"]),
     "zero workers": (
         {"good": {"workers": 0}}, {}, ["[good] workers", "invalid value"]),
+    "unknown worker model": (
+        {"good": {"worker_model": "greenlets"}}, {},
+        ["[good] worker_model", "invalid value", "eventlet, threads", "greenlets"]),
     "missing paste file": (
         {"good": {}}, {"api_paste_config": "missing.ini"},
         ["api_paste_config", "missing.ini", "No such file"]),

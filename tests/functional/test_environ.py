@@ -18,16 +18,12 @@ PASTE = """
 """
 
 
-@pytest.fixture(scope="module")
-def daemon(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("environ")
-    conf = write_config(directory, {"keys": {}, "webob": {}, "validated": {}}, PASTE)
-    daemon = Daemon(directory, "--config-file", conf)
-    try:
-        daemon.wait_ready()
-        yield daemon
-    finally:
-        daemon.stop()
+@pytest.fixture
+def daemon(shared_daemon):
+    def start(directory):
+        conf = write_config(directory, {"keys": {}, "webob": {}, "validated": {}}, PASTE)
+        return Daemon(directory, "--config-file", conf)
+    return shared_daemon(start)
 
 
 def environ_of(daemon, request):

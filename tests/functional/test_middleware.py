@@ -59,21 +59,17 @@ disable_by_file_path = {maintenance}
 DASHBOARD = "https://dashboard.example.org"
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory):
-    """One daemon serving the pipeline to every test here; api.maintenance is its maintenance file."""
-    directory = tmp_path_factory.mktemp("middleware")
-    conf = write_config(directory, {"api": {}}, PASTE)
-    maintenance = directory / "maintenance"
-    with open(conf, "a") as f:
-        f.write(MIDDLEWARE_GROUPS.format(maintenance=maintenance))
-    daemon = Daemon(directory, "--config-file", conf)
-    daemon.maintenance = maintenance
-    try:
-        daemon.wait_ready()
-        yield daemon
-    finally:
-        daemon.stop()
+@pytest.fixture
+def api(shared_daemon):
+    """One daemon (per worker model) serving the pipeline to every test here; api.maintenance is its maintenance file."""
+    def start(directory):
+        conf = write_config(directory, {"api": {}}, PASTE)
+        with open(conf, "a") as f:
+            f.write(MIDDLEWARE_GROUPS.format(maintenance=directory / "maintenance"))
+        daemon = Daemon(directory, "--config-file", conf)
+        daemon.maintenance = directory / "maintenance"
+        return daemon
+    return shared_daemon(start)
 
 
 def get(api, path="/", **kwargs):

@@ -125,6 +125,7 @@ INVALID = {
     "config syntax": lambda d, busy: d.rewrite({"hello": {}}, defaults={"[broken": ""}),
     "invalid option": lambda d, busy: d.rewrite({"hello": {"port": "nope"}}),
     "misspelt option": lambda d, busy: d.rewrite({"hello": {"listne": "127.0.0.2"}}),
+    "unknown worker model": lambda d, busy: d.rewrite({"hello": {"worker_model": "fibers"}}),
     "factory raises": lambda d, busy: d.rewrite({"hello": {}, "refusing": {}}),
     "paste file gone": lambda d, busy: d.rewrite(
         {"hello": {}}, defaults={"api_paste_config": "gone.ini"}),
@@ -182,7 +183,8 @@ def test_hup_during_a_reload_replaces_it(start):
         daemon.signal(signal.SIGHUP)
         daemon.wait_for_log(r"Reload complete: generation 3 is serving", timeout=20)
         load.wait_for_served(50)
-    assert "a newer SIGHUP replaced this reload" in daemon.log()
+    assert "The reload to generation 2 is replaced by this one" in daemon.log()
+    assert "Reload failed" not in daemon.log()
     assert "Reload complete: generation 2" not in daemon.log()
     assert load.failures == []
     wait_until(lambda: len(daemon.workers()) == 2, message="two workers")

@@ -6,7 +6,12 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.functional.daemon import REPO
+
+# What this module checks happens before any worker serves: once, not per model.
+pytestmark = pytest.mark.any_model
 
 BIN = os.path.dirname(sys.executable)
 GENERATOR_CONF = os.path.join("etc", "oslo-config-generator", "service-api.conf")

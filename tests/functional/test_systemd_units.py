@@ -18,6 +18,9 @@ import pytest
 
 from tests.functional.daemon import REPO
 
+# What this module checks happens before any worker serves: once, not per model.
+pytestmark = pytest.mark.any_model
+
 SYSTEMD = os.path.join(REPO, "etc", "systemd")
 TEMPLATE = os.path.join(SYSTEMD, "service-api@.service")
 SOCKET = os.path.join(SYSTEMD, "service-api@keystone.socket")

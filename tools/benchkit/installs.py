@@ -10,10 +10,13 @@ import shutil
 import subprocess
 import sys
 
-from recipes import keystone
+from interop_support import recipes
 
 from .console import BenchError, progress
 from .places import BENCH, GEN, REPO, RESULTS, RUN, SUPPORT, VENV
+
+# keystone as its recipe installs it (etc/recipes/keystone/setup.sh).
+KEYSTONE_RECIPE = recipes.read(os.path.join(REPO, "etc", "recipes"), "keystone")
 
 # What every server's venv needs for the paste apps: the json-api pipeline
 # runs oslo.middleware's filters in front of a WebOb app.
@@ -42,7 +45,7 @@ VENVS = {
     "granian": Venv(BENCH / "venv-granian", ("granian==2.8.7",) + APP_PACKAGES),
     # keystone and the three servers that serve it share one venv: the
     # same keystone, with the same dependencies, under each of them.
-    "keystone": Venv(BENCH / "venv-keystone", (keystone.REQUIREMENT,
+    "keystone": Venv(BENCH / "venv-keystone", (KEYSTONE_RECIPE.requirement,
                                                "uwsgi==2.0.31",
                                                "gunicorn==27.0.1"),
                      editable_repo=True),

@@ -1,8 +1,9 @@
 """keystone 30 under each server: clients issuing tokens by password and validating them.
 
-keystone is set up once per run as its recipe (etc/recipes/keystone/) says,
-under .bench/run/keystone: keystone.conf, an SQLite database, Fernet and
-credential keys, the bootstrapped admin. Every server serves that same
+keystone is set up once per run by its recipe's own commands
+(etc/recipes/keystone/setup.sh: configure and prepare, moved under
+.bench/run/keystone as tools/interop moves them): keystone.conf, an SQLite
+database, Fernet and credential keys, the bootstrapped admin. Every server serves that same
 keystone from one venv (.bench/venv-keystone): uWSGI in devstack's settings
 (module = keystone.wsgi.api:application, as devstack runs it), gunicorn 27
 gthread, and service-api in both worker models through the recipe's own
@@ -13,17 +14,17 @@ tens of milliseconds of CPU per request, which is what this measures.
 """
 
 import functools
-import os
+import subprocess
 import time
 
-from recipes import files as recipe_files
-from recipes import keystone as recipe
+from interop_support import recipes
+from interop_support.services import keystone_auth
 
 from .comparisons import Comparison, with_noise
 from .console import BenchError, progress
-from .installs import VENVS, run_quietly
+from .installs import KEYSTONE_RECIPE, VENVS
 from .peers import GTHREAD, UWSGI, gthread_argv, uwsgi_ini
-from .places import HOST, RUN, WORKERS
+from .places import HOST, REPO, RUN, WORKERS
 from .processes import connection_owners, worker_memory
 from .servers import Server, bench_env
 from .service_api import (SERVICE_API, THREADS, VARIANTS, service_api_urls,
@@ -46,28 +47,30 @@ def round_seconds(options):
 
 
 def prepare_keystone():
-    """Write the recipe's files under .bench/run/keystone and run keystone-manage; returns the root."""
-    root = str(RUN / "keystone")
-    for name, operator_path in recipe.FILES.items():
-        text = recipe_files.template(recipe_files.recipe_text("keystone", name), root)
-        recipe_files.write(recipe_files.under_root(root, operator_path), text)
-    os.makedirs(recipe_files.under_root(root, "/var/lib/keystone"), exist_ok=True)
+    """Run the recipe's configure and prepare commands, moved under .bench/run/keystone; its Relocation."""
+    recipe = KEYSTONE_RECIPE
+    root = RUN / "keystone"
+    relocation = recipes.Relocation(recipe, root=str(root), venv=str(VENVS["keystone"].path),
+                                    copy=str(root / "recipe"), ports={})
+    relocation.write_copy()
     env = bench_env(VENVS["keystone"])
-    for command in recipe.prepare_commands():
-        argv = [recipe_files.template(arg, root).format(port=5000) for arg in command]
-        argv[0] = str(VENVS["keystone"].path / "bin" / argv[0])
-        progress(f"keystone: {' '.join(command[3:4] or command[:1])}")
-        run_quietly(argv, env=env, cwd=root)
-    return root
+    for command in recipe.sections["configure"] + recipe.sections["prepare"]:
+        progress(f"keystone: {recipes.shorten(command)}")
+        result = subprocess.run(["sh", "-ec", relocation.command(command)], cwd=REPO, env=env,
+                                capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if result.returncode != 0:
+            raise BenchError(f"keystone's recipe: `{command}` exited {result.returncode}: "
+                             f"{(result.stderr or result.stdout).strip()[-500:]}")
+    return relocation
 
 
-def _keystone_env(root):
+def _keystone_env(relocation):
     env = bench_env(VENVS["keystone"])
-    env["OS_KEYSTONE_CONFIG_DIR"] = recipe_files.under_root(root, "/etc/keystone")
+    env["OS_KEYSTONE_CONFIG_DIR"] = relocation.path("/etc/keystone")
     return env
 
 
-def start_uwsgi(procs, root):
+def start_uwsgi(procs, relocation):
     port = free_port()
     ini = RUN / "keystone-uwsgi.ini"
     ini.write_text(uwsgi_ini(port, WORKERS, module="keystone.wsgi.api:application",
@@ -75,23 +78,23 @@ def start_uwsgi(procs, root):
     log = RUN / "keystone-uwsgi.log"
     started = time.monotonic()
     proc = procs.start([VENVS["keystone"].path / "bin" / "uwsgi", "--ini", ini],
-                       log, env=_keystone_env(root), cwd=root)
+                       log, env=_keystone_env(relocation), cwd=relocation.root)
     return _serving(UWSGI, f"http://{HOST}:{port}", proc, log, started)
 
 
-def start_gthread(procs, root):
+def start_gthread(procs, relocation):
     port = free_port()
     log = RUN / "keystone-gunicorn-gthread.log"
     started = time.monotonic()
     proc = procs.start(gthread_argv(VENVS["keystone"].path / "bin" / "gunicorn",
                                     WORKERS, port, ["keystone_wsgi:application"]),
-                       log, env=_keystone_env(root), cwd=root)
+                       log, env=_keystone_env(relocation), cwd=relocation.root)
     return _serving(GTHREAD, f"http://{HOST}:{port}", proc, log, started)
 
 
-def start_service_api(procs, root, name):
+def start_service_api(procs, relocation, name):
     started = time.monotonic()
-    paste = recipe_files.under_root(root, recipe.FILES["api-paste.ini"])
+    paste = relocation.path("/etc/service-api/keystone/api-paste.ini")
     proc, log = spawn_service_api(procs, "keystone", ["keystone"], WORKERS,
                                   VARIANTS[name], paste_ini=paste,
                                   venv=VENVS["keystone"],
@@ -117,17 +120,17 @@ STARTERS = {UWSGI: start_uwsgi, GTHREAD: start_gthread,
 
 
 def run_keystone(procs, options, report):
-    root = prepare_keystone()
+    relocation = prepare_keystone()
     servers, failed = [], {}
     try:
         for name in SERVERS:
             progress(f"keystone: starting {name}")
             try:
-                servers.append(STARTERS[name](procs, root))
+                servers.append(STARTERS[name](procs, relocation))
             except BenchError as exc:
                 failed[name] = failure_reason(exc)
                 progress(f"keystone: {name} did not start: {failed[name]}")
-        body = recipe.password_auth_body()
+        body = keystone_auth()
         for server in servers:
             progress(f"keystone: {server.name}, warm-up")
             run_token_clients(server.url, CLIENTS, options.warmup * 2, body)

@@ -99,10 +99,12 @@ def what_it_ran(server, tag):
     if variant is None:
         return None
     if variant.app.get("worker_model") == "threads":
+        if "worker model threads" not in server.log.read_text(errors="replace"):
+            return ("the daemon did not log the threads model for its app, so this row "
+                    "is the eventlet model")
         if any(_maps_greenlet(pid) for pid in server.worker_pids()):
-            return ("greenlet is loaded in its workers: the daemon ignored "
-                    "worker_model, so this row is the eventlet model")
-        return "no greenlet in its workers: the threads model"
+            return "the threads model (greenlet is loaded in its workers: the app's own import)"
+        return "the threads model: no greenlet in its workers"
     if "metrics_port" in variant.defaults:
         conf = configparser.ConfigParser(interpolation=None)
         conf.read(svc_conf_path(tag, server.name))

@@ -37,7 +37,9 @@ What the worker relies on, besides the names:
    switches to it, and returns what that passed. A greenlet whose parent
    is hub.greenlet goes back to the hub when its run ends; an exception
    it lets out is reported by the hub, which runs on.
-6. A GreenSocket's .fd is the non-blocking socket underneath it.
+6. A GreenSocket's .fd is the non-blocking socket underneath it; hubs.notify_opened(fileno)
+   tells the hub a descriptor number is in use again (GreenSocket.accept()
+   calls it for each connection it accepts).
 7. pyOpenSSL's ZeroReturnError (a stand-in class when pyOpenSSL is
    absent) is reachable as eventlet.greenio.SSL.ZeroReturnError, and
    ChunkReadError (what eventlet's own wsgi.input raises on a broken
@@ -110,15 +112,25 @@ def green_the_process():
     oslo_context._request_store = GreenContextStore()
 
 
-def select_readable(fds):
-    """The descriptors of `fds` that are readable, once one is; other green threads run meanwhile."""
-    readable, _, _ = green_select.select(fds, [], [])
+def select_readable(fds, timeout):
+    """The descriptors of `fds` readable within `timeout` seconds; other green threads run meanwhile."""
+    readable, _, _ = green_select.select(fds, [], [], timeout)
     return readable
 
 
 def listening(sock):
     """The listening socket as a green one: accept() lets other green threads run."""
     return greenio.GreenSocket(sock)
+
+
+def accept_waiting(listening):
+    """Accept the connection waiting on a green listening socket, without waiting: BlockingIOError when none is (6)."""
+    client, address = listening.fd.accept()
+    if not isinstance(client, greenio.GreenSocket):
+        # Not monkey-patched: made green as GreenSocket.accept() does.
+        hubs.notify_opened(client.fileno())
+        client = greenio.GreenSocket(client)
+    return client, address
 
 
 def receive_now(green_socket, size):

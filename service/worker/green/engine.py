@@ -37,10 +37,17 @@ class Listener:
     def accept(self):
         while True:
             try:
-                self._turns.wait()
-                client, address = self._sock.accept()
+                if self._turns.ahead():
+                    # A connection first, then the turn (service.worker.accept_turns).
+                    door.wait_readable(self._sock)
+                    self._turns.wait()
+                    client, address = door.accept_waiting(self._sock)
+                else:
+                    client, address = self._sock.accept()
             except StopAccepting:
                 break
+            except BlockingIOError:
+                continue  # a sibling took it
             except OSError as exc:
                 self._errors.failed(exc, time.monotonic())
                 continue

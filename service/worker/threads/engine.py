@@ -8,7 +8,6 @@ Imported only in workers of threads-model apps, after the fork.
 import logging
 import os
 import select
-import threading
 import time
 
 from service.accept_board import is_ahead
@@ -47,7 +46,7 @@ class Acceptor:
         self._poll.register(sock, select.POLLIN)
         self._poll.register(self._stop_r, select.POLLIN)
         self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="acceptor", daemon=True)
+        self._thread = pool.essential_thread(self._run, "acceptor")
 
     def start(self):
         self._thread.start()
@@ -91,13 +90,14 @@ class Acceptor:
                 and not is_ahead(self._connections.held(), self._settings.seat.siblings()))
 
     def _wait_for_a_connection(self):
-        """Wait for this worker's turn, for a request thread to be near, and for a connection; False once stopped."""
-        self._turns.wait()
+        """Wait for a request thread to be near, for a connection, then for this worker's turn; False once stopped."""
         while not self._has_room() and not self._stopping:
             time.sleep(ROOM_POLL_SECONDS)
         for fd, _ in self._poll.poll():
             if fd == self._stop_r:
                 return False
+        # A connection first, then the turn (service.worker.accept_turns).
+        self._turns.wait()
         return not self._stopping
 
 
@@ -108,7 +108,8 @@ class ThreadEngine:
         self._sock = sock
         self._serve_connection = serve_connection
         self._request_threads = pool.RequestThreads(settings.concurrency, name="request")
-        self._lot = parking.ParkingLot(self._dispatch, connections, settings.idle_timeout)
+        self._lot = parking.ParkingLot(self._dispatch, connections, settings.idle_timeout,
+                                       settings.head_timeout)
         self.waiting = parking.ThreadWaiting(self._lot)
         self._acceptor = Acceptor(sock, connections, settings, self._request_threads,
                                   self._dispatch)

@@ -37,8 +37,8 @@ class ThreadModel:
         return thread_engine.ThreadEngine(sock, connections, serve_connection, settings)
 
     @staticmethod
-    def select_readable(fds):
-        readable, _, _ = select.select(fds, [], [])
+    def select_readable(fds, timeout):
+        readable, _, _ = select.select(fds, [], [], timeout)
         return readable
 
     @staticmethod

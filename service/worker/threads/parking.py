@@ -6,8 +6,11 @@ the connection at once: a thread is too dear to spend waiting for a client
 connections). The lot's thread hands a parked connection back to the
 request threads when it speaks (a fresh Connection on the same socket, as
 under eventlet), and closes it once it has been idle for
-client_socket_timeout; a drain closes it after its grace. A debug line
-tells each parking and resumption.
+client_socket_timeout; a drain closes it after its grace. A connection
+parked in the middle of a head (request threads read heads only whole) is
+handed back instead once its head is overdue (request_head_timeout, or
+silent for client_socket_timeout), for a request thread to answer 408. A
+debug line tells each parking and resumption.
 
 The set is armed once per parking (EPOLLONESHOT): a readable connection is
 handed out once, and the thread that takes it re-arms it by parking it
@@ -27,14 +30,13 @@ from typing import Callable
 
 from service.worker import client_sockets
 from service.worker.drain import Connections
+from service.worker.threads import pool
 
 LOG = logging.getLogger(__name__)
 
 _WATCH = select.EPOLLIN | select.EPOLLONESHOT
 # How often, at most, idle connections are looked at for their expiry.
 SWEEP_SECONDS = 1.0
-# A socket timeout that ends the next wait at once.
-_NO_TIME_LEFT = 1e-6
 
 
 class ParkedConnection:
@@ -60,21 +62,25 @@ class ParkedConnection:
 class ParkingLot:
     """The worker's parked connections: resumed when readable, closed when idle too long."""
 
-    def __init__(self, resume: Callable, connections: Connections, idle_timeout: int):
+    def __init__(self, resume: Callable, connections: Connections, idle_timeout: int,
+                 head_timeout: float = 0):
         # resume(sock, client_address, reader) serves the connection again;
         # called in the lot's thread, it must not block.
         self._resume = resume
         self._connections = connections
         # client_socket_timeout: how long a connection may stay idle in all.
         self._idle_timeout = idle_timeout
-        self._sweep_seconds = min(SWEEP_SECONDS, idle_timeout / 4) if idle_timeout else None
+        # A sweep every quarter of the shortest timeout: each expiry is late
+        # by that much at most.
+        timeouts = [timeout / 4 for timeout in (idle_timeout, head_timeout) if timeout]
+        self._sweep_seconds = min([SWEEP_SECONDS] + timeouts) if timeouts else None
         self._epoll = select.epoll()
         self._parked = {}
         self._lock = threading.Lock()
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._epoll.register(self._wake_r, select.EPOLLIN)
         self._stopping = False
-        self._thread = threading.Thread(target=self._watch, name="parking", daemon=True)
+        self._thread = pool.essential_thread(self._watch, "parking")
 
     def start(self):
         self._thread.start()
@@ -134,24 +140,30 @@ class ParkingLot:
                     self._resume(parked.sock, parked.client_address, parked.reader)
                     LOG.debug("Resumed the parked connection from %s",
                               parked.client_address)
-            if self._idle_timeout and time.monotonic() >= next_sweep:
+            if self._sweep_seconds and time.monotonic() >= next_sweep:
                 self._close_expired(time.monotonic())
                 next_sweep = time.monotonic() + self._sweep_seconds
 
     def _close_expired(self, now):
         with self._lock:
             expired = [parked for parked in self._parked.values()
-                       if now - parked.idle_since >= self._idle_timeout]
+                       if self._expired(parked, now)]
         for parked in expired:
             if parked.reader.buffered():
-                # Silent in the middle of a head: a request thread answers
-                # 408, as a read that timed out there does.
+                # In the middle of a head: a request thread answers 408, as
+                # a read past the head's deadline does.
                 if self._take(parked.fileno, parked):
-                    parked.sock.settimeout(_NO_TIME_LEFT)
+                    if not parked.reader.overdue(now):
+                        parked.reader.deadline = now  # silent too long
                     self._connections.resumed(parked)
                     self._resume(parked.sock, parked.client_address, parked.reader)
             else:
                 self.close(parked)
+
+    def _expired(self, parked, now):
+        """Idle for client_socket_timeout, or holding a head past request_head_timeout."""
+        return ((self._idle_timeout and now - parked.idle_since >= self._idle_timeout)
+                or parked.reader.overdue(now))
 
 
 class ThreadWaiting:
@@ -180,10 +192,18 @@ class ThreadWaiting:
             if came is None:
                 return True  # the end of the stream, or an error: the read meets it
             if not came:
-                self._lot.park(conn.sock, conn.client_address, conn.reader,
-                               time.monotonic())
-                return False
+                return self._park_until_more(conn)
         return True
+
+    def _park_until_more(self, conn):
+        """Park `conn` until it sends more; but a head past its deadline goes on to its 408 (True)."""
+        now = time.monotonic()
+        if conn.reader.buffered():
+            if conn.reader.overdue(now):
+                return True  # the read meets the deadline
+            conn.start_head_clock()
+        self._lot.park(conn.sock, conn.client_address, conn.reader, now)
+        return False
 
 
 def _receive_what_came(conn):

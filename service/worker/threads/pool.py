@@ -16,12 +16,30 @@ Imported only in workers of threads-model apps, after the fork.
 
 import contextvars
 import logging
+import os
 import queue
+import signal
 import threading
 
 LOG = logging.getLogger(__name__)
 
 _STOP = None
+
+
+def essential_thread(target, name):
+    """A thread the worker cannot serve without (the acceptor, the parking lot's): if it fails, the worker ends.
+
+    Its failure is logged, and the worker is stopped as TERM stops it (its
+    requests finish): the supervisor replaces it, as it replaces any worker
+    that dies, rather than leave it up and serving nothing.
+    """
+    def run():
+        try:
+            target()
+        except BaseException:
+            LOG.exception("The %s thread failed: the worker stops, to be replaced", name)
+            os.kill(os.getpid(), signal.SIGTERM)
+    return threading.Thread(target=run, name=name, daemon=True)
 
 
 class RequestThreads:

@@ -5,13 +5,14 @@ First the pure helpers, then the Fleet through whole scenarios.
 
 import itertools
 import logging
+import random
 import signal
 
 import pytest
 
 from service.supervisor import fleet
 from service.supervisor.fleet import SlotHealth, Worker
-from service.supervisor.plan import AppPlan, Plan
+from service.supervisor.plan import AppLimits, AppPlan, Plan
 
 
 def make_plan(**workers):
@@ -126,8 +127,10 @@ class FakeLoop:
     """
 
     def __init__(self):
-        self.fleet = fleet.Fleet()
+        self.fleet = fleet.Fleet(rng=random.Random(21))
         self.now = 1000.0
+        # What Inspect reads: a worker_status.Reading by pid.
+        self.readings = {}
         # What each ReadPlan finds: a Plan, or the reason it cannot be read.
         self.plans_to_read = []
         # Apps whose forks fail.
@@ -151,6 +154,9 @@ class FakeLoop:
 
     def failed(self, pid, reason):
         return self._wake(lambda: self.fleet.worker_failed(pid, reason, self.now))
+
+    def due(self, pid):
+        return self._wake(lambda: self.fleet.worker_due(pid))
 
     def exited(self, *pids, status=0):
         return self._wake(*[lambda p=p: self.fleet.worker_exited(p, status, self.now)
@@ -192,6 +198,8 @@ class FakeLoop:
                 self._spawn(action)
             elif isinstance(action, fleet.ReadPlan):
                 self._read_plan()
+            elif isinstance(action, fleet.Inspect):
+                self._perform(self.fleet.inspected(dict(self.readings), self.now))
         return self.performed[start:]
 
     def _spawn(self, spawn):
@@ -249,14 +257,18 @@ def key(port):
     return ("127.0.0.1", port)
 
 
-def plan_with(timeout=60, **apps):
-    """A plan of apps given as name=(port, workers); ports 1, 2... when given a count only."""
+def plan_with(timeout=60, worker_timeout=0, build_timeout=0, limits=AppLimits(), **apps):
+    """A plan of apps given as name=(port, workers); ports 1, 2... when given a count only.
+
+    Every app has `limits`; the daemon's timeouts are 0 (none) unless given.
+    """
     entries = []
     for n, (name, spec) in enumerate(apps.items(), 1):
         port, workers = spec if isinstance(spec, tuple) else (n, spec)
-        entries.append(AppPlan(name, "127.0.0.1", port, workers))
+        entries.append(AppPlan(name, "127.0.0.1", port, workers, limits=limits))
     return Plan(apps=tuple(entries), paste_file="p.ini",
-                graceful_shutdown_timeout=timeout, wsgi=None, sockets=None)
+                graceful_shutdown_timeout=timeout, wsgi=None, sockets=None,
+                worker_timeout=worker_timeout, app_build_timeout=build_timeout)
 
 
 # Start-up.
@@ -265,8 +277,8 @@ def test_start_up_logs_each_app_and_spawns_every_slot_of_generation_1():
     loop = FakeLoop()
     actions = loop.start(plan_with(a=2, b=1))
     assert logged(actions, logging.INFO) == [
-        "App a: http://127.0.0.1:8000 with 2 worker(s) (generation 1)",
-        "App b: http://127.0.0.1:8001 with 1 worker(s) (generation 1)"]
+        "App a: http://127.0.0.1:8000 with 2 worker(s) (generation 1), worker model eventlet",
+        "App b: http://127.0.0.1:8001 with 1 worker(s) (generation 1), worker model eventlet"]
     assert spawned(actions) == [(1, "a", 0), (1, "a", 1), (1, "b", 0)]
     assert logged(actions, logging.DEBUG) == [
         f"Started worker {pid} of app {app} (generation 1)"
@@ -476,8 +488,13 @@ def test_a_hup_during_a_reload_replaces_it():
     loop.signal(signal.SIGHUP)
     second = loop.pids(generation=2)
     actions = loop.signal(signal.SIGHUP)
-    assert ("Reload failed, generation 1 keeps serving: a newer SIGHUP replaced "
-            "this reload") in logged(actions)
+    # Nothing failed: the newer reload is told at INFO, and systemd hears of
+    # one reload going on, not of one ending.
+    assert logged(actions, logging.INFO)[:2] == [
+        "SIGHUP received: reloading configuration and apps",
+        "The reload to generation 2 is replaced by this one"]
+    assert logged(actions, logging.ERROR) == []
+    assert notified(actions) == [fleet.RELOADING]
     assert terminated(actions) == second
     assert spawned(actions) == [(3, "a", 0), (3, "a", 1)]
     actions = loop.ready(*second, *loop.pids(generation=3))

@@ -4,7 +4,7 @@ import dataclasses
 import signal
 
 from service import count_sheet
-from service.supervisor import fleet, monitor
+from service.supervisor import exits, fleet, monitor
 from tests.unit.supervisor.test_fleet import FakeLoop, plan_with
 
 
@@ -19,10 +19,6 @@ class MonitoredLoop(FakeLoop):
         for pid in pids:
             self.monitor.ready(pid, self.now)
         return super().ready(*pids)
-
-    def failed(self, pid, reason):
-        self.monitor.failed(pid)
-        return super().failed(pid, reason)
 
     def exited(self, *pids, status=0):
         for pid in pids:
@@ -45,7 +41,7 @@ class MonitoredLoop(FakeLoop):
         super()._read_plan()
 
 
-def exits(loop):
+def exit_counts(loop):
     return dict(loop.monitor.exits)
 
 
@@ -67,7 +63,7 @@ def test_a_worker_that_dies_unasked_is_a_crash_and_its_replacement_a_start():
     loop.serving(plan_with(a=2))
     loop.later(fleet.EARLY_DEATH_SECONDS)  # a long life: replaced at once
     loop.exited(loop.pids()[0], status=9)
-    assert exits(loop) == {("a", "eventlet", monitor.CRASH): 1}
+    assert exit_counts(loop) == {("a", "eventlet", exits.CRASH): 1}
     assert loop.monitor.starts[("a", "eventlet")] == 3
 
 
@@ -80,7 +76,7 @@ def test_a_reload_counts_one_success_and_the_old_workers_exit_for_reload():
     loop.ready(*loop.pids(generation=2))
     loop.exited(*old)
     assert loop.monitor.reloads == {monitor.SUCCESS: 1}
-    assert exits(loop) == {("a", "eventlet", monitor.RELOAD): 2}
+    assert exit_counts(loop) == {("a", "eventlet", exits.RELOAD): 2}
     assert loop.monitor.generation == 2
 
 
@@ -102,8 +98,8 @@ def test_a_reload_whose_app_fails_to_build_fails_and_its_worker_exits_build_fail
     loop.failed(failing, "app a: factory refused")
     loop.exited(failing, other)
     assert loop.monitor.reloads == {monitor.FAILED: 1}
-    assert exits(loop) == {("a", "eventlet", monitor.BUILD_FAILED): 1,
-                           ("a", "eventlet", monitor.RELOAD): 1}
+    assert exit_counts(loop) == {("a", "eventlet", exits.BUILD_FAILED): 1,
+                           ("a", "eventlet", exits.RELOAD): 1}
 
 
 def test_a_reload_replaced_by_a_newer_one_is_superseded_and_the_newer_one_counts_too():
@@ -132,22 +128,7 @@ def test_workers_retired_by_a_stop_exit_for_stop():
     pids = loop.pids()
     loop.signal(signal.SIGTERM)
     loop.exited(*pids)
-    assert exits(loop) == {("a", "eventlet", monitor.STOP): 2}
-
-
-@dataclasses.dataclass(frozen=True)
-class Recycle(fleet.Terminate):
-    """A Terminate that says why, as worker protection's actions may."""
-    reason: str = "recycle"
-
-
-def test_a_reason_an_action_carries_is_the_exit_reason():
-    loop = MonitoredLoop()
-    loop.serving(plan_with(a=1))
-    pid = loop.pids()[0]
-    loop.monitor.saw([Recycle(pid)])
-    loop.exited(pid)
-    assert exits(loop) == {("a", "eventlet", "recycle"): 1}
+    assert exit_counts(loop) == {("a", "eventlet", exits.STOP): 2}
 
 
 def test_an_ended_workers_counts_stay_in_its_apps_totals():

@@ -8,7 +8,7 @@ from oslo_config import cfg
 from service import conf as service_conf
 from service.errors import ConfigError
 from service.conf.files import files_read
-from service.supervisor.plan import build_plan
+from service.supervisor.plan import AppLimits, build_plan
 from service.supervisor.plan import edit_distance
 
 PASTE = """
@@ -272,3 +272,43 @@ def test_unix_socket_and_protocol_errors(tmp_path, conf_text, message):
     with pytest.raises(ConfigError) as error:
         plan_for(tmp_path, conf_text)
     assert message in str(error.value)
+
+
+def test_protection_options_default_to_the_documented_values_and_none(tmp_path):
+    plan = plan_for(tmp_path, "[DEFAULT]\nenabled_apis = home\n[home]\nport = 8001\n")
+    assert (plan.worker_timeout, plan.app_build_timeout) == (30, 300)
+    assert plan.wsgi.request_head_timeout == 60
+    assert plan.apps[0].limits == AppLimits()
+
+
+def test_protection_options_per_app(tmp_path):
+    plan = plan_for(tmp_path, """
+[DEFAULT]
+enabled_apis = home, pub
+worker_timeout = 10
+app_build_timeout = 20
+request_head_timeout = 5
+[home]
+port = 8001
+request_timeout = 30
+max_requests = 1000
+max_requests_jitter = 50
+max_worker_rss = 512
+max_request_body_size = 1048576
+[pub]
+port = 8003
+""")
+    home, pub = plan.apps
+    assert (plan.worker_timeout, plan.app_build_timeout) == (10, 20)
+    assert plan.wsgi.request_head_timeout == 5
+    assert home.limits == AppLimits(request_timeout=30, max_requests=1000,
+                                    max_requests_jitter=50, max_worker_rss=512,
+                                    max_request_body_size=1048576)
+    assert pub.limits == AppLimits()
+
+
+def test_a_misspelt_protection_option_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"\[home\] max_request: app home: not an "
+                                          r"option; did you mean max_requests\?"):
+        plan_for(tmp_path, "[DEFAULT]\nenabled_apis = home\n[home]\nport = 8001\n"
+                           "max_request = 5\n")

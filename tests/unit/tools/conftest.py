@@ -1,4 +1,4 @@
-"""The developer tools' packages (tools/benchkit, tools/recipes) import as the tools import them."""
+"""The developer tools' packages (tools/benchkit, tools/interop_support) import as the tools import them."""
 
 import os
 import sys

@@ -5,7 +5,6 @@ import os
 import signal
 
 from benchkit import apache, behind_apache, peers, service_api
-from recipes import files as recipe_files
 
 
 def _parsed(text):
@@ -67,13 +66,6 @@ def test_apache_gets_devstacks_proxypass_line_for_each_backend(tmp_path):
     assert "LoadModule proxy_uwsgi_module /usr/lib/apache2/modules/mod_proxy_uwsgi.so" in conf
 
 
-def test_recipe_operator_paths_move_under_the_root():
-    text = "connection = sqlite:////var/lib/keystone/k.sqlite\nkey_repository = /etc/keystone/fernet-keys/\n"
-    assert recipe_files.template(text, "/r") == (
-        "connection = sqlite:////r/var/lib/keystone/k.sqlite\n"
-        "key_repository = /r/etc/keystone/fernet-keys/\n")
-
-
 def _worker_tree(code):
     """A process whose one child (its 'worker') runs `code`, then sleeps; the child's pid once it printed."""
     import subprocess
@@ -86,17 +78,24 @@ def _worker_tree(code):
     return parent
 
 
-def _server(name, proc):
+def _server(name, proc, log=None):
     from benchkit.servers import Server
-    return Server(name, "http://127.0.0.1:1", proc, None)
+    return Server(name, "http://127.0.0.1:1", proc, log)
 
 
-def test_a_threads_variant_whose_workers_loaded_greenlet_is_said_to_be_the_eventlet_model():
-    for code, expected in (("import greenlet", "ignored worker_model"),
-                           ("import threading", "the threads model")):
+def test_a_threads_variant_is_what_the_daemon_logged_for_its_app(tmp_path):
+    log = tmp_path / "service-api.log"
+    for logged, code, expected in (
+            ("with 2 worker(s) (generation 1), worker model eventlet", "import threading",
+             "this row is the eventlet model"),
+            ("with 2 worker(s) (generation 1), worker model threads", "import threading",
+             "the threads model: no greenlet"),
+            ("with 2 worker(s) (generation 1), worker model threads", "import greenlet",
+             "the app's own import")):
+        log.write_text(f"INFO service.supervisor.loop [-] App t: http://127.0.0.1:1 {logged}\n")
         parent = _worker_tree(code)
         try:
-            found = service_api.what_it_ran(_server(service_api.THREADS, parent), "t")
+            found = service_api.what_it_ran(_server(service_api.THREADS, parent, log), "t")
         finally:
             os.killpg(parent.pid, signal.SIGKILL)
             parent.wait()

@@ -90,3 +90,14 @@ def test_one_wait_is_bounded_even_while_a_sibling_keeps_accepting():
     started = time_.now
     accept_turns.Turns(FakeSeat(boards), lambda: 10 ** 6, time_.sleep, time_.clock).wait()
     assert time_.now - started < accept_turns.MOST_WAIT_SECONDS + 0.01
+
+
+def test_ahead_is_one_look_at_the_board_and_false_while_siblings_are_ignored():
+    time_ = FakeTime()
+    turns = accept_turns.Turns(FakeSeat([[0]]), lambda: 9, time_.sleep, time_.clock)
+    assert turns.ahead() and time_.sleeps == []
+    turns.wait()  # the sibling takes nothing: ignored for a while
+    assert not turns.ahead()
+    time_.now += accept_turns.IGNORE_IDLE_SIBLINGS_SECONDS
+    assert turns.ahead()
+    assert not accept_turns.Turns(FakeSeat([[7]]), lambda: 9, time_.sleep, time_.clock).ahead()

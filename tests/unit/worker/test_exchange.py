@@ -43,6 +43,14 @@ class Client:
     def setsockopt(self, *args):
         pass
 
+    timeout = None
+
+    def gettimeout(self):
+        return self.timeout
+
+    def settimeout(self, timeout):
+        self.timeout = timeout
+
     @property
     def answer(self):
         return b"".join(self.sent)

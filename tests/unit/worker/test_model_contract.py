@@ -8,12 +8,14 @@ functional tests run the same models in real workers.
 """
 
 import http.client
+import os
 import socket
 import threading
 import time
 
 import pytest
 
+from service import worker_status
 from service.supervisor.plan import AppPlan, WsgiSettings
 from service.worker import app_server
 from service.worker import model as worker_model
@@ -48,8 +50,9 @@ class Server:
                                 log_format="%(request_line)s")
         plan = AppPlan("contract", "127.0.0.1", 0, 1, worker_model=model.name,
                        threads=CONCURRENCY)
+        self.status = worker_status.WorkerStatus(CONCURRENCY)
         self.server = app_server.AppServer(app, self.sock, plan, settings, None, Seat(),
-                                           model)
+                                           model, self.status)
         self.server.engine.start()
         self.stopped = False
 
@@ -210,11 +213,31 @@ def test_a_parked_connection_is_closed_after_the_idle_timeout(serve):
 def test_a_stop_ends_accepting_and_the_drain_ends_what_is_open(serve):
     server = serve()
     assert server.run_until(lambda: get(server.address, "/")) == (200, b"hello /")
+    connections = server.server.connections
+    # The first client's connection is gone; then the idle one is accepted
+    # (one still in the listening socket's queue would be reset by the stop).
+    server.serve_while(lambda: connections.held())
     idle = socket.create_connection(server.address)
-    server.serve_while(lambda: not server.server.connections.held())
+    server.serve_while(lambda: not connections.held())
     server.stop()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(server.address, timeout=2)
     idle.settimeout(5)
     assert idle.recv(1) == b""  # the drain closed the idle connection
-    assert server.server.connections.held() == 0
+    assert connections.held() == 0
+
+
+def test_the_control_loops_wait_ends_with_a_readable_descriptor_or_its_timeout(model):
+    # The control loop beats the worker's heartbeat between these waits
+    # (service.worker.app_server): a wait must end at its timeout.
+    quiet_r, quiet_w = os.pipe()
+    ready_r, ready_w = os.pipe()
+    try:
+        started = time.monotonic()
+        assert model.select_readable([quiet_r], 0.05) == []
+        assert 0.04 <= time.monotonic() - started < 2
+        os.write(ready_w, b"x")
+        assert model.select_readable([quiet_r, ready_r], 10) == [ready_r]
+    finally:
+        for fd in (quiet_r, quiet_w, ready_r, ready_w):
+            os.close(fd)

@@ -11,6 +11,7 @@ import io
 import json
 import socket
 import sys
+import time
 import traceback
 import warnings
 
@@ -316,11 +317,39 @@ def receive_now_never_waits():
 
 
 @probe
-def select_readable_waits_for_one_of_several():
+def accept_waiting_takes_a_waiting_connection_as_a_green_socket_and_never_waits():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    green_listener = green.listening(listener)
+    try:
+        green.accept_waiting(green_listener)
+    except BlockingIOError:
+        pass
+    else:
+        raise AssertionError("accept_waiting accepted a connection no one made")
+    client = socket.create_connection(listener.getsockname())
+    green.wait_readable(green_listener)
+    accepted, address = green.accept_waiting(green_listener)
+    assert isinstance(accepted, greenio.GreenSocket), type(accepted)
+    assert address == client.getsockname()
+    client.sendall(b"abc")
+    assert accepted.recv(3) == b"abc"  # a green recv: waits in the hub if need be
+    for sock in (accepted, client, green_listener):
+        sock.close()
+
+
+@probe
+def select_readable_waits_for_one_of_several_or_for_its_timeout():
     a, b = socket.socketpair()
     c, d = socket.socketpair()
     d.sendall(b"x")
-    assert green.select_readable([a.fileno(), c.fileno()]) == [c.fileno()]
+    assert green.select_readable([a.fileno(), c.fileno()], 10) == [c.fileno()]
+    ran = []
+    green.spawn_n(ran.append, "other green threads run meanwhile")
+    started = time.monotonic()
+    assert green.select_readable([a.fileno()], 0.05) == []
+    assert time.monotonic() - started >= 0.04 and ran
     for sock in (a, b, c, d):
         sock.close()
 

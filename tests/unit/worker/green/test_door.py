@@ -69,7 +69,7 @@ def test_the_names_green_takes_as_they_are():
 
 
 def test_the_hub_names():
-    for name in ("trampoline", "get_hub", "IOClosed"):
+    for name in ("trampoline", "get_hub", "IOClosed", "notify_opened"):
         assert hasattr(hubs, name), name
     hub = hubs.get_hub()
     for name in ("READ", "add", "remove", "schedule_call_global"):

@@ -29,11 +29,11 @@ class Connections:
 class Lot:
     """A started lot whose resumptions land in a list."""
 
-    def __init__(self, idle_timeout=0):
+    def __init__(self, idle_timeout=0, head_timeout=0):
         self.resumed = []
         self.connections = Connections()
         self.lot = parking.ParkingLot(lambda *args: self.resumed.append(args),
-                                      self.connections, idle_timeout)
+                                      self.connections, idle_timeout, head_timeout)
         self.lot.start()
 
 
@@ -41,8 +41,8 @@ class Lot:
 def lots():
     made = []
 
-    def make(idle_timeout=0):
-        made.append(Lot(idle_timeout))
+    def make(idle_timeout=0, head_timeout=0):
+        made.append(Lot(idle_timeout, head_timeout))
         return made[-1]
 
     yield make
@@ -114,8 +114,24 @@ def test_a_connection_silent_in_the_middle_of_a_head_is_resumed_to_time_out(lots
     lot.lot.park(server, ("192.0.2.1", 4000), reader, time.monotonic())
     wait_for(lambda: lot.resumed, seconds=5)
     # A request thread answers 408: its next read gives up at once.
+    assert lot.resumed == [(server, ("192.0.2.1", 4000), reader)]
     with pytest.raises(TimeoutError):
-        server.recv(1)
+        reader.receive()
+
+
+def test_a_head_is_resumed_to_time_out_at_its_deadline_however_recently_it_spoke(lots, pair):
+    server, client = pair
+    lot = lots(idle_timeout=60, head_timeout=1)
+    reader = reader_of(server)
+    client.sendall(b"GET / HTTP/1.1\r\n")
+    assert reader.receive_now()
+    reader.deadline = time.monotonic() + 1  # its first byte came a second ago
+    # Parked again as each byte comes: an idle time that starts afresh.
+    lot.lot.park(server, ("192.0.2.1", 4000), reader, time.monotonic())
+    wait_for(lambda: lot.resumed, seconds=5)
+    assert reader.overdue(time.monotonic())
+    with pytest.raises(TimeoutError):
+        reader.receive()
 
 
 def test_a_drain_closes_a_parked_connection_and_it_is_never_resumed(lots, pair):
@@ -133,15 +149,20 @@ def test_a_drain_closes_a_parked_connection_and_it_is_never_resumed(lots, pair):
 
 
 class Conn:
-    """What ThreadWaiting sees of a connection: its socket, reader and head limits."""
+    """What ThreadWaiting sees of a connection: its socket, reader, head limits and head clock."""
 
-    def __init__(self, sock):
+    def __init__(self, sock, head_timeout=60):
         self.sock = sock
         self.client_address = ("192.0.2.1", 4000)
         self.reader = reader_of(sock)
+        self.head_timeout = head_timeout
 
     def head_is_decided(self):
         return http11.is_decided(self.reader.unread())
+
+    def start_head_clock(self):
+        if self.reader.deadline is None:
+            self.reader.deadline = time.monotonic() + self.head_timeout
 
 
 @pytest.mark.parametrize("sent, reads", [
@@ -159,6 +180,20 @@ def test_a_request_thread_reads_a_head_only_once_it_is_decided(lots, pair, sent,
     assert parking.ThreadWaiting(lot.lot).for_request(conn, first=True) is reads
     assert lot.connections.events == ([] if reads else ["parked"])
     assert conn.reader.unread() == sent  # what came stays with the connection
+
+
+def test_a_parked_half_head_keeps_the_deadline_of_its_first_bytes(lots, pair):
+    server, client = pair
+    lot = lots()
+    conn = Conn(server, head_timeout=0.2)
+    client.sendall(b"GET / HTTP/1.1\r\n")
+    waiting = parking.ThreadWaiting(lot.lot)
+    assert not waiting.for_request(conn, first=True)  # parked, its clock started
+    deadline = conn.reader.deadline
+    time.sleep(0.25)
+    client.sendall(b"Ho")  # more, but not the whole head, and too late
+    assert waiting.for_request(conn, first=True)  # goes on to its 408
+    assert conn.reader.deadline == deadline
 
 
 def test_the_end_of_the_stream_goes_to_the_read(lots, pair):

@@ -53,3 +53,17 @@ def test_stop_ends_the_threads_after_the_jobs_before_it():
     threads.stop()
     assert sorted(ran) == list(range(10))
     assert not any(thread.is_alive() for thread in threads._threads)
+
+
+def test_an_essential_thread_that_fails_stops_the_worker(caplog, monkeypatch):
+    stopped = []
+    monkeypatch.setattr(pool.os, "kill", lambda pid, signum: stopped.append((pid, signum)))
+
+    def failing():
+        raise OSError(22, "Invalid argument")
+
+    thread = pool.essential_thread(failing, "acceptor")
+    thread.start()
+    thread.join()
+    assert stopped == [(pool.os.getpid(), pool.signal.SIGTERM)]
+    assert "The acceptor thread failed: the worker stops, to be replaced" in caplog.text

@@ -77,8 +77,17 @@ class AppServer:
             max_body_size=app_plan.limits.max_request_body_size,
             served=served or exchange.ServedCount(), counts=counts)
 
+    def catch_signals(self):
+        """TERM and USR1 recorded for serve() from now on: called before the worker reports that it serves.
+
+        A TERM that comes once the supervisor counts this worker as serving
+        must end it as a stop does, its app's exit handlers run; before
+        this it simply ends the process.
+        """
+        self._signals_r = _catch_signals()
+
     def serve(self, lifeline_fd):
-        signals_r = _catch_signals()
+        signals_r = self._signals_r
         self.connections.accepting()
         self.engine.start()
         try:

@@ -132,6 +132,7 @@ def _build_and_serve(setup):
                                   exchange.ServedCount(setup.request_limit,
                                                        lambda: _tell_due(setup)),
                                   setup.sheet)
+    server.catch_signals()
     try:
         _report(setup, "ready")
     except BrokenPipeError:

@@ -161,6 +161,19 @@ def test_requests_counted_equal_the_access_log_across_a_crash_and_a_reload(start
     assert models == {daemon_module.WORKER_MODEL or "eventlet"}
 
 
+def test_a_recycled_worker_counts_one_recycle_and_keeps_its_requests(start):
+    daemon, admin = start({"hello": {"max_requests": 5}})
+    first = set(daemon.workers("hello"))
+    for _ in range(8):
+        assert daemon.get("hello")[0] == 200
+    wait_until(lambda: admin.value("service_api_worker_exits_total", reason="recycle") == 1,
+               message="the recycle counted")
+    assert set(daemon.workers("hello")).isdisjoint(first)
+    assert admin.value("service_api_worker_exits_total") == 1
+    assert admin.value("service_api_worker_starts_total") == 2
+    counts_match_the_log(daemon, admin, 8)
+
+
 def test_a_reload_whose_app_fails_to_build_counts_one_failure(start):
     daemon, admin = start({"hello": {}})
     daemon.rewrite({"hello": {}}, PASTE.replace("tests.fixture_apps:hello_factory",

@@ -11,9 +11,9 @@ mod_proxy_uwsgi for it. nginx's is the uwsgi_pass equivalent of that mount.
 """
 
 import os
-import shutil
 import subprocess
 
+from tests.functional import debian
 from tests.functional.daemon import port_is_closed, wait_until
 
 APACHE_MODULES = "/usr/lib/apache2/modules"
@@ -29,29 +29,19 @@ def install(kind):
     """Install the front end from Debian's packages if missing; return why it cannot be ('' when it is there)."""
     if _binary(kind):
         return ""
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        return "installing it needs apt-get and root"
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (["apt-get", "update", "-q"],
-                    ["apt-get", "install", "-y", "-q", *PACKAGES[kind]]):
-        try:
-            result = subprocess.run(command, env=env, capture_output=True, text=True,
-                                    timeout=600)
-        except subprocess.TimeoutExpired:
-            return f"{' '.join(command)} took more than 600 s"
-        if result.returncode != 0:
-            return f"{' '.join(command)}: {result.stderr.strip()[-500:]}"
+    why = debian.apt_install(*PACKAGES[kind])
+    if why:
+        return why
     return "" if _binary(kind) else f"{' '.join(PACKAGES[kind])} installed no {kind}"
 
 
 def _binary(kind):
-    search = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
     if kind == "apache":
-        binary = shutil.which("apache2", path=search)
+        binary = debian.find("apache2")
         if binary and os.path.exists(os.path.join(APACHE_MODULES, "mod_proxy_uwsgi.so")):
             return binary
         return None
-    return shutil.which("nginx", path=search)
+    return debian.find("nginx")
 
 
 def devstack_proxy_pass(url, socket_path, name):

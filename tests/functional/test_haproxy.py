@@ -10,12 +10,12 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 
 import pytest
 
+from tests.functional import debian
 from tests.functional.daemon import (
     REPO, free_port, model_options, port_is_closed, wait_until)
 from tests.functional.load import Load
@@ -32,31 +32,7 @@ TEST_GLOBAL = """global
 @pytest.fixture(scope="session")
 def haproxy_binary():
     """HAProxy's path, installed from the distribution's packages if it is missing."""
-    search = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
-    path = shutil.which("haproxy", path=search)
-    if path is None:
-        why = _install_haproxy()
-        path = shutil.which("haproxy", path=search)
-        if path is None:
-            pytest.skip(f"HAProxy is not installed and cannot be: {why}")
-    return path
-
-
-def _install_haproxy():
-    """apt-get update and install haproxy; return why it failed (or '' if it did not)."""
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        return "installing it needs apt-get and root"
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (["apt-get", "update", "-q"],
-                    ["apt-get", "install", "-y", "-q", "haproxy"]):
-        try:
-            result = subprocess.run(command, env=env, capture_output=True,
-                                    text=True, timeout=600)
-        except subprocess.TimeoutExpired:
-            return f"{' '.join(command)} took more than 600 s"
-        if result.returncode != 0:
-            return f"{' '.join(command)}: {result.stderr.strip()[-500:]}"
-    return ""
+    return debian.program_or_skip("haproxy", "haproxy")
 
 
 def haproxy_config(listen_port, server_ports):

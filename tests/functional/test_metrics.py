@@ -8,7 +8,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from service import count_sheet
+from tests.functional import debian
 from tests.functional import daemon as daemon_module
 from tests.functional.daemon import free_port, pid_alive, wait_until, write_config
 from tests.functional.test_stop import SlowRequest
@@ -276,31 +276,7 @@ def test_a_taken_metrics_port_is_a_configuration_error(tmp_path, daemons):
 @pytest.fixture(scope="session")
 def promtool():
     """promtool's path, installed from Debian's prometheus package if it is missing."""
-    path = shutil.which("promtool")
-    if path is None:
-        why = _install_prometheus()
-        path = shutil.which("promtool")
-        if path is None:
-            pytest.skip(f"promtool is not installed and cannot be: {why}")
-    return path
-
-
-def _install_prometheus():
-    """apt-get update and install prometheus (for promtool); why it failed, or ''."""
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        return "installing it needs apt-get and root"
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (["apt-get", "update", "-q"],
-                    ["apt-get", "install", "-y", "-q", "--no-install-recommends",
-                     "prometheus"]):
-        try:
-            result = subprocess.run(command, env=env, capture_output=True,
-                                    text=True, timeout=600)
-        except subprocess.TimeoutExpired:
-            return f"{' '.join(command)} took more than 600 s"
-        if result.returncode != 0:
-            return f"{' '.join(command)}: {result.stderr.strip()[-500:]}"
-    return ""
+    return debian.program_or_skip("promtool", "prometheus", recommends=False)
 
 
 def test_promtool_accepts_the_exposition(start, promtool):

@@ -284,7 +284,7 @@ def test_an_abandoned_reloads_workers_finish_what_they_serve(start):
 
     [app:late]
     paste.app_factory = tests.fixture_apps:slow_refusing_factory
-    seconds = 3
+    seconds = 4
     """
     daemon = start({"sleepy": {"workers": 2}}, paste=paste,
                    defaults={"debug": "true"})
@@ -294,12 +294,22 @@ def test_an_abandoned_reloads_workers_finish_what_they_serve(start):
     daemon.wait_for_log(r"Worker \d+ of app sleepy is serving", count=4)
     new_workers = {int(pid) for pid in re.findall(
         r"Worker (\d+) of app sleepy is serving", daemon.log())[2:]}
-    slow = [SlowRequest(daemon, 2) for _ in range(6)]
-    daemon.wait_for_log(r"sleepy: sleeping 2", count=6)
+    # Both generations accept on the port, whoever wakes first: requests
+    # go out one at a time, each seen sleeping, until one sleeps in the
+    # pending generation (the old workers, already polling, often win the
+    # first ones), all before the late app's build fails.
+    slow = []
+
+    def sleeping_in():
+        return {int(pid) for pid in re.findall(r"sleepy: sleeping 4\S* in (\d+)", daemon.log())}
+
+    while not sleeping_in() & new_workers and len(slow) < 20:
+        slow.append(SlowRequest(daemon, 4))
+        daemon.wait_for_log(r"sleepy: sleeping 4", count=len(slow))
     daemon.wait_for_log(r"Reload failed, generation 1 keeps serving: .*late", timeout=20)
     for request in slow:
         request.join(20)
-    assert [request.result[0] for request in slow] == [200] * 6
+    assert [request.result[0] for request in slow] == [200] * len(slow)
     served_by = {int(request.result[1]["X-Worker-Pid"]) for request in slow}
     assert served_by & new_workers, "no request reached the abandoned generation"
 

@@ -16,6 +16,7 @@ import sys
 
 import pytest
 
+from tests.functional import debian
 from tests.functional.daemon import REPO
 
 # What this module checks happens before any worker serves: once, not per model.
@@ -29,29 +30,13 @@ SOCKET = os.path.join(SYSTEMD, "service-api@keystone.socket")
 @pytest.fixture(scope="session")
 def systemd_analyze():
     """systemd-analyze, from Debian's systemd package if it is missing, and a private /opt to verify in."""
-    path = shutil.which("systemd-analyze")
-    if path is None:
-        why = _apt_install("systemd")
-        path = shutil.which("systemd-analyze")
-        if path is None:
-            pytest.skip(f"systemd-analyze is not installed and cannot be: {why}")
+    path = debian.program_or_skip("systemd-analyze", "systemd")
     probe = subprocess.run(["unshare", "-m", "mount", "-t", "tmpfs", "tmpfs", "/opt"],
                            capture_output=True, text=True)
     if probe.returncode != 0:
         pytest.skip("verifying needs a mount namespace (unshare -m, as root): "
                     + probe.stderr.strip())
     return path
-
-
-def _apt_install(package):
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        return "installing it needs apt-get and root"
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", package]):
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-        if result.returncode != 0:
-            return f"{' '.join(command)}: {result.stderr.strip()[-500:]}"
-    return ""
 
 
 def verify(systemd_analyze, tmp_path, *units):

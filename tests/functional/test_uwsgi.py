@@ -138,7 +138,7 @@ def test_a_bad_packet_is_answered_logged_and_harms_no_one(daemon, data, status, 
     lines, body = head_and_body(reply)
     assert lines[0].startswith(f"HTTP/1.1 {status} "), reply
     assert body == message.encode() + b"\n"
-    daemon.wait_for_log(re.escape(f"Refused a uwsgi request from ") + r".*" + re.escape(message))
+    daemon.wait_for_log(re.escape("Refused a uwsgi request from ") + r".*" + re.escape(message))
     workers = daemon.workers("keys")
     reply = send(daemon, "keys", packet(apache_vars("GET", "/after")))
     assert json.loads(head_and_body(reply)[1])["PATH_INFO"] == "/after"

@@ -1,6 +1,5 @@
 """The monitor: a real Fleet driven through whole scenarios, as the loop drives it, and what the monitor counts of it."""
 
-import dataclasses
 import signal
 
 from service import count_sheet

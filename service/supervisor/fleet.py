@@ -328,16 +328,18 @@ class Fleet:
         return self._reload(now)
 
     def _abandon_pending(self, reason, now):
-        actions = self._drop_pending(now)
+        # Without a current generation this is a failed start-up: its
+        # workers end in the stop that follows, not in a reload.
+        actions = self._drop_pending(now, RELOAD if self.current is not None else STOP)
         if self.current is not None:
             return actions + self._reload_failed(reason)
         self.failure = reason
         return actions + self._begin_stop(now)
 
-    def _drop_pending(self, now):
+    def _drop_pending(self, now, reason=RELOAD):
         """Stop the pending generation's workers, and close the sockets only it used."""
         gen, self.pending = self.pending, None
-        actions = self._retire(members(self.workers.values(), gen.number), now, RELOAD)
+        actions = self._retire(members(self.workers.values(), gen.number), now, reason)
         kept = self.current.socket_keys if self.current else frozenset()
         return actions + _close(gen.socket_keys - kept)
 

@@ -67,7 +67,8 @@ def _leave_supervisor(setup):
     # The supervisor's wake-up fd must never hear this process's signals.
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    # Until serving, TERM may simply end us: nothing is accepted yet.
+    # Until the app is built, TERM may simply end us: nothing is accepted yet
+    # (service.worker.app_server catches it before the worker reports ready).
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     # INT and HUP from a terminal reach the whole process group; only the
     # supervisor acts on them.

@@ -101,6 +101,17 @@ def test_a_reload_whose_app_fails_to_build_fails_and_its_worker_exits_build_fail
                            ("a", "eventlet", exits.RELOAD): 1}
 
 
+def test_a_failed_start_up_counts_the_failed_build_and_stops_the_others():
+    loop = MonitoredLoop()
+    loop.start(plan_with(a=2))
+    failing, other = loop.pids()
+    loop.failed(failing, "app a: factory refused")
+    loop.exited(failing, other)
+    assert exit_counts(loop) == {("a", "eventlet", exits.BUILD_FAILED): 1,
+                                 ("a", "eventlet", exits.STOP): 1}
+    assert loop.monitor.reloads == {}
+
+
 def test_a_reload_replaced_by_a_newer_one_is_superseded_and_the_newer_one_counts_too():
     loop = MonitoredLoop()
     loop.serving(plan_with(a=1))

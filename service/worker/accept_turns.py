@@ -39,13 +39,11 @@ class Turns:
 
     def ahead(self):
         """Whether this worker lets its siblings take the next connection first: one look at the board."""
-        if self._ignore_until and self._clock() < self._ignore_until:
-            return False
-        return is_ahead(self._held(), self._seat.siblings())
+        return not self._ignoring() and is_ahead(self._held(), self._seat.siblings())
 
     def wait(self):
         """Called while a connection waits to be accepted: let a less busy sibling take it, for a moment."""
-        if self._ignore_until and self._clock() < self._ignore_until:
+        if self._ignoring():
             return
         board = self._seat.siblings()
         started = idle_since = None
@@ -68,3 +66,7 @@ class Turns:
             least = least_busy(board)
             if least is not None and least_before is not None and least > least_before:
                 idle_since = self._clock()
+
+    def _ignoring(self):
+        """Whether siblings that took nothing are not waited for, for now."""
+        return bool(self._ignore_until) and self._clock() < self._ignore_until
